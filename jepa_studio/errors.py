@@ -25,3 +25,7 @@ class OutOfMemoryError(JepaStudioError):
 
 class UsageError(JepaStudioError):
     """A bad argument: a frame range, a file suffix, an option value."""
+
+
+class Cancelled(JepaStudioError):
+    """The user cancelled a long job; nothing was written."""
