@@ -1,0 +1,146 @@
+"""Write frames to a video file: H.264 mp4, VP9 webm, or a looping palette gif."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable
+
+import av
+import av.error
+import numpy as np
+from PIL import Image
+
+from jepa_studio.errors import UsageError, VideoError
+
+WRITABLE_SUFFIXES = (".mp4", ".gif", ".webm")
+
+
+def _rate(fps: float) -> Fraction:
+    if not (fps > 0 and np.isfinite(fps)):
+        raise UsageError(f"fps must be a positive number, got {fps}")
+    return Fraction(fps).limit_denominator(1001)
+
+
+def _check_frame(frame: np.ndarray, k: int, size: tuple[int, int] | None) -> np.ndarray:
+    array = np.asarray(frame)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise UsageError(f"frame {k} must be uint8 [H, W, 3], got {array.dtype} {tuple(array.shape)}")
+    if size is not None and array.shape[:2] != size:
+        raise UsageError(f"frame {k} is {array.shape[1]}x{array.shape[0]} but the first frame is {size[1]}x{size[0]}; all frames must share one size")
+    return np.ascontiguousarray(array)
+
+
+def _pad_even(frame: np.ndarray) -> np.ndarray:
+    """Pad bottom/right by repeating the edge so both sides are even (yuv420p needs it)."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def _gif_frame(frame: np.ndarray) -> av.VideoFrame:
+    """An RGB frame as a pal8 frame with its own 256-colour palette (median cut)."""
+    quantized = Image.fromarray(frame).quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    rgb = np.asarray(quantized.getpalette() or [], dtype=np.uint8).reshape(-1, 3)[:256]
+    palette = np.zeros((256, 4), dtype=np.uint8)  # rows are A, R, G, B
+    palette[:, 0] = 255
+    palette[: rgb.shape[0], 1:] = rgb
+    indices = np.ascontiguousarray(np.asarray(quantized, dtype=np.uint8))
+    return av.VideoFrame.from_ndarray((indices, palette), format="pal8")
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, *, crf: int = 20) -> Path:
+    """Encode ``frames`` into ``path``; the format follows the suffix.
+
+    ``.mp4``: H.264 (libx264, yuv420p, ``crf``), odd sizes padded to even by repeating the
+    last row/column. ``.webm``: VP9 (yuv420p, constant quality ``crf``). ``.gif``: one
+    256-colour palette per frame, loops forever. Frames are consumed one at a time, so a
+    generator works and memory stays flat. A partly written file is removed on failure.
+
+    Parameters
+    ----------
+    path:
+        Output file; its folder must exist.
+    frames:
+        uint8 [H, W, 3] RGB frames, all the same size.
+    fps:
+        Frames per second.
+    crf:
+        Constant rate factor for mp4/webm (lower is better quality and bigger).
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    UsageError
+        Unknown suffix, no frames, frames of the wrong dtype/shape, bad fps.
+    VideoError
+        The file cannot be created or encoding fails.
+    """
+    out = Path(path).expanduser()
+    suffix = out.suffix.lower()
+    if suffix not in WRITABLE_SUFFIXES:
+        raise UsageError(f"cannot write '{out.name}': the suffix must be one of {', '.join(WRITABLE_SUFFIXES)}")
+    rate = _rate(fps)
+    if not out.parent.is_dir():
+        raise VideoError(f"Cannot write '{out.name}': folder '{out.parent}' does not exist.")
+    try:
+        container = av.open(str(out), mode="w", options={"movflags": "+faststart"} if suffix == ".mp4" else {})
+    except (av.error.FFmpegError, OSError) as error:
+        raise VideoError(f"Cannot create '{out.name}': {error}.") from None
+    written = 0
+    try:
+        stream = None
+        size: tuple[int, int] | None = None
+        for k, frame in enumerate(frames):
+            array = _check_frame(frame, k, size)
+            if stream is None:
+                size = array.shape[:2]
+                stream = _add_stream(container, suffix, rate, array, crf)
+            if suffix == ".gif":
+                av_frame = _gif_frame(array)
+            else:
+                av_frame = av.VideoFrame.from_ndarray(_pad_even(array), format="rgb24")
+            av_frame.pts = k
+            av_frame.time_base = 1 / rate
+            for packet in stream.encode(av_frame):
+                container.mux(packet)
+            written += 1
+        if stream is None:
+            raise UsageError(f"no frames to write to '{out.name}'")
+        for packet in stream.encode():
+            container.mux(packet)
+        container.close()
+    except BaseException as error:
+        try:
+            container.close()
+        except Exception:  # noqa: BLE001 - already failing; the original error matters
+            pass
+        out.unlink(missing_ok=True)
+        if isinstance(error, av.error.FFmpegError):
+            raise VideoError(f"Encoding '{out.name}' failed after {written} frames: {error}.") from None
+        raise
+    return out
+
+
+def _add_stream(container: av.container.OutputContainer, suffix: str, rate: Fraction, first: np.ndarray, crf: int) -> av.video.stream.VideoStream:
+    h, w = first.shape[:2]
+    if suffix == ".gif":
+        stream = container.add_stream("gif", rate=rate)
+        stream.pix_fmt = "pal8"
+        stream.width, stream.height = w, h
+        return stream
+    if suffix == ".mp4":
+        stream = container.add_stream("libx264", rate=rate)
+        stream.options = {"crf": str(int(crf)), "preset": "medium"}
+    else:
+        stream = container.add_stream("libvpx-vp9", rate=rate)
+        stream.options = {"crf": str(int(crf)), "b": "0", "row-mt": "1", "cpu-used": "5", "deadline": "good"}
+    stream.pix_fmt = "yuv420p"
+    stream.width, stream.height = w + w % 2, h + h % 2
+    return stream
