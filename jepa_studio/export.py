@@ -143,7 +143,7 @@ def comparison_image(
             t = features.time_step_of_frame(f)
             cells.append(place_map(rgb[t], clip.shape[1:3], features.crop_box, cell))
             covered = features.frame_indices[t]
-            caps.append(f"tubelet {covered[0]}-{covered[-1]}" if len(covered) > 1 else "")
+            caps.append("tubelet of frames " + " & ".join(map(str, covered)) if len(covered) > 1 else "")
         rows.append((encoder_row_label(features), cells))
         captions.append(caps)
         colors.append(LABEL_COLOR if features.pretrained else WARN_COLOR)
@@ -199,7 +199,7 @@ def comparison_video_frames(
                 cells.append(place_map(rgb[t], clip.shape[1:3], features.crop_box, cell))
                 covered = features.frame_indices[t]
                 tag = "" if features.pretrained else " [random]"
-                span = f" (frames {covered[0]}-{covered[-1]})" if len(covered) > 1 else ""
+                span = " (frames " + " & ".join(map(str, covered)) + ")" if len(covered) > 1 else ""
                 labels.append(f"{features.encoder}{tag}{span}")
             yield labelled_grid([("", cells)], labels, gap=4, font_size=13)
             if progress:
