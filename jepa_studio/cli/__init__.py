@@ -17,7 +17,7 @@ from typing import Sequence
 from ..errors import JepaStudioError
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS: tuple[str, ...] = ("export",)
+COMMANDS: tuple[str, ...] = ("export", "extract", "mask", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -66,8 +66,11 @@ def plan_resize(
         rh = max(patch_size, int(round(height * scale / patch_size)) * patch_size)
         rw = max(patch_size, int(round(width * scale / patch_size)) * patch_size)
         return (rh, rw), (rh, rw), (0, 0, width, height)
-    rh = max(1, int(round(height * scale)))
-    rw = max(1, int(round(width * scale)))
+    # the short side lands exactly on short_side; the long side is floored, as the
+    # checkpoints' processors do
+    short, long = min(height, width), max(height, width)
+    long_side = max(1, int(prep.short_side * long / short))
+    rh, rw = (prep.short_side, long_side) if height <= width else (long_side, prep.short_side)
     crop = prep.crop_size if prep.crop_size is not None else prep.short_side
     crop = min(crop, rh, rw) // patch_size * patch_size
     if crop < patch_size:

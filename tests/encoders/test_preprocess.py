@@ -17,7 +17,7 @@ def test_full_mode_rounds_to_patch_multiples_and_covers_the_frame():
 
 def test_crop_mode_takes_the_centre_square():
     resized, size, box = plan_resize(720, 1280, 16, Preprocessing(mode="crop", short_side=292, crop_size=256))
-    assert resized == (292, 519)
+    assert resized == (292, 519)  # 1280 * 292 / 720 = 519.1, floored
     assert size == (256, 256)
     x0, y0, x1, y1 = box
     assert abs((x0 + x1) / 2 - 640) <= 2 and abs((y0 + y1) / 2 - 360) <= 2
