@@ -1,0 +1,530 @@
+"""Masked prediction with V-JEPA 2, the way it was trained, and the leaky shortcut beside it.
+
+**True masking** (what V-JEPA 2 was trained with): patch embeddings -> keep only the
+visible (context) tokens -> encoder layers, whose 3D RoPE gets the kept tokens' true
+(time, row, column) positions -> final layer norm -> predictor, fed the context tokens and
+the positions of the hidden ones -> one prediction per hidden token. Nothing the mask
+hides reaches the context encoder, so changing pixels inside the mask changes no
+prediction (the tests check this).
+
+**Leaky** (labelled so everywhere): what transformers' ``VJEPA2Model.forward(context_mask=,
+target_mask=)`` does: the encoder runs on the *whole* clip and only its output is cut to
+the context tokens, so the context has already attended to the hidden region.
+
+**Targets**: the predictor was trained to output ``F.layer_norm(encoder(x), (D,))`` (per
+token, no affine) of the full, unmasked clip, with an L1 loss. Predictions are compared
+with exactly that: per hidden token the cosine similarity and the L1 distance (mean over
+D, as in the training loss). For display, the "context + predicted" grid holds the
+layer-normed full encoding at visible positions and the predictions at hidden ones, so it
+differs from the full encoding only where something was predicted; one PCA basis is fitted
+on the layer-normed full encoding and both grids are projected through it.
+
+**RoPE positions.** transformers derives a token's (time, row, column) from its flat index
+with a square grid of ``crop_size / patch_size`` per side, which is right only for square
+inputs of that size. Here every token gets a "virtual" index on a square grid of side
+``g = max(crop_size / patch_size, h, w)`` that decodes to its true position, and the
+attention modules' ``grid_size`` is set to ``g`` for the duration of the call (restored
+after). For the square input size the model was configured with, this is exactly
+transformers' own computation (the tests check it against ``VJEPA2Model.forward``); for
+other sizes (full frame, aspect kept) the positions are the true ones, as in the original
+V-JEPA 2 code. The model must not be used by another thread meanwhile (JEPA Studio runs all
+GPU work on one worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..encoders.base import group_frame_indices
+from ..encoders.pixels import pad_to_tubelets
+from ..errors import UsageError
+from .masking import PixelMask, TokenGrid, token_ids, token_mask
+
+TRUE = "true masking"
+LEAKY = "leaky (mask after a full encoder pass)"
+
+
+# ---------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class MaskedPrediction:
+    """What one encoder recovers of the tokens a mask hides.
+
+    Attributes
+    ----------
+    variant:
+        how the prediction was made: :data:`TRUE`, :data:`LEAKY`, or ``"inpaint (mean)"``...
+    target:
+        float32 [T', h, w, D]: the layer-normed (no affine) encoding of the full clip.
+    combined:
+        float32 [T', h, w, D]: ``target`` at visible tokens, the predictions at hidden ones.
+    hidden:
+        bool [T', h, w]: True for hidden tokens.
+    cosine, l1:
+        float32 [T', h, w]: per hidden token, the cosine similarity and the mean absolute
+        difference between prediction and target; NaN at visible tokens.
+    mean_cosine, mean_l1:
+        their means over the hidden tokens (NaN when nothing is hidden).
+    leaky:
+        True when the hidden region reached the context encoder (show a warning).
+    label:
+        the encoder's name for panes and exports.
+    frame_indices, patch_size, input_size, crop_box:
+        as in :class:`~jepa_studio.encoders.base.PatchFeatures`, to lay maps over frames.
+    """
+
+    variant: str
+    target: torch.Tensor
+    combined: torch.Tensor
+    hidden: torch.Tensor
+    cosine: torch.Tensor
+    l1: torch.Tensor
+    mean_cosine: float
+    mean_l1: float
+    leaky: bool = False
+    label: str = ""
+    frame_indices: tuple[tuple[int, ...], ...] = ()
+    patch_size: int = 16
+    input_size: tuple[int, int] = (0, 0)
+    crop_box: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    @property
+    def predicted(self) -> torch.Tensor:
+        """float32 [M, D]: the predictions, hidden tokens in (time, row, column) order."""
+        return self.combined[self.hidden]
+
+    @property
+    def n_hidden(self) -> int:
+        """M, how many tokens were hidden."""
+        return int(self.hidden.sum())
+
+    def summary(self) -> str:
+        """One line for a pane: ``"cos 0.812  L1 0.403  (96 hidden tokens)"``."""
+        if self.n_hidden == 0:
+            return "nothing hidden"
+        return f"cos {self.mean_cosine:.3f}  L1 {self.mean_l1:.3f}  ({self.n_hidden} hidden tokens)"
+
+
+@dataclass(frozen=True)
+class MaskingResult:
+    """True masking, and (optionally) the leaky variant, of the same clip and mask."""
+
+    true: MaskedPrediction
+    leaky: MaskedPrediction | None = None
+
+
+def layer_norm_tokens(tokens: torch.Tensor) -> torch.Tensor:
+    """``F.layer_norm(tokens, (D,))`` in float32: per-token normalisation, no affine (V-JEPA's target)."""
+    x = tokens.to(torch.float32)
+    return F.layer_norm(x, (x.shape[-1],))
+
+
+def score_predictions(predicted: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token cosine similarity and L1 (mean absolute difference over D).
+
+    predicted, target: [M, D]. Returns two float32 [M].
+    """
+    p = predicted.to(torch.float32)
+    t = target.to(torch.float32)
+    return F.cosine_similarity(p, t, dim=-1), (p - t).abs().mean(dim=-1)
+
+
+def build_prediction(
+    target_ln: torch.Tensor,
+    hidden: torch.Tensor,
+    predicted: torch.Tensor,
+    variant: str,
+    leaky: bool = False,
+    **meta: Any,
+) -> MaskedPrediction:
+    """Assemble a :class:`MaskedPrediction`.
+
+    Parameters
+    ----------
+    target_ln: float [T', h, w, D], layer-normed full encoding.
+    hidden: bool [T', h, w].
+    predicted: float [M, D], one prediction per hidden token in (time, row, column) order.
+    meta: label, frame_indices, patch_size, input_size, crop_box.
+    """
+    target = target_ln.detach().to("cpu", torch.float32)
+    hidden = torch.as_tensor(np.asarray(hidden) if not isinstance(hidden, torch.Tensor) else hidden).to("cpu", torch.bool)
+    pred = predicted.detach().to("cpu", torch.float32)
+    if tuple(hidden.shape) != tuple(target.shape[:-1]):
+        raise ValueError(f"hidden mask {tuple(hidden.shape)} does not match the token grid {tuple(target.shape[:-1])}")
+    if pred.shape[0] != int(hidden.sum()):
+        raise ValueError(f"{pred.shape[0]} predictions for {int(hidden.sum())} hidden tokens")
+    combined = target.clone()
+    combined[hidden] = pred
+    cosine = torch.full(hidden.shape, float("nan"))
+    l1 = torch.full(hidden.shape, float("nan"))
+    if pred.shape[0]:
+        cos, dist = score_predictions(pred, target[hidden])
+        cosine[hidden] = cos
+        l1[hidden] = dist
+        mean_cos, mean_l1 = float(cos.mean()), float(dist.mean())
+    else:
+        mean_cos = mean_l1 = float("nan")
+    return MaskedPrediction(
+        variant=variant,
+        target=target,
+        combined=combined,
+        hidden=hidden,
+        cosine=cosine,
+        l1=l1,
+        mean_cosine=mean_cos,
+        mean_l1=mean_l1,
+        leaky=leaky,
+        **meta,
+    )
+
+
+# ---------------------------------------------------------------- RoPE positions
+
+
+def _model_grid(model: Any) -> int:
+    patch = model.config.patch_size
+    patch = int(patch[0] if isinstance(patch, (tuple, list)) else patch)
+    return int(model.config.crop_size) // patch
+
+
+def rope_side(model: Any, grid: tuple[int, int, int]) -> int:
+    """g, the side of the square position grid used for a (T', h, w) token grid."""
+    return max(_model_grid(model), int(grid[1]), int(grid[2]))
+
+
+def position_ids(grid: tuple[int, int, int], side: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """int64 [T' * h * w]: each token's index on a square ``side`` x ``side`` grid per time step.
+
+    transformers' RoPE decodes index i as time ``i // side**2``, row ``(i % side**2) // side``,
+    column ``i % side``: these indices decode to each token's true (t, r, c).
+    """
+    t, h, w = (int(v) for v in grid)
+    tt = torch.arange(t, device=device).view(t, 1, 1)
+    rr = torch.arange(h, device=device).view(1, h, 1)
+    cc = torch.arange(w, device=device).view(1, 1, w)
+    return (tt * side * side + rr * side + cc).reshape(-1)
+
+
+def _rope_modules(model: Any) -> list[Any]:
+    return [m for m in model.modules() if hasattr(m, "grid_size") and hasattr(m, "get_position_ids")]
+
+
+@contextlib.contextmanager
+def rope_grid(model: Any, side: int) -> Iterator[None]:
+    """Set every RoPE attention module's ``grid_size`` to ``side`` for the duration."""
+    modules = _rope_modules(model)
+    saved = [(m.grid_size, getattr(m, "_jepa_grid", None)) for m in modules]
+    try:
+        for m in modules:
+            m.grid_size = int(side)
+            if hasattr(m, "_jepa_grid"):  # the encoder wrapper's own grid override: off meanwhile
+                m._jepa_grid = None
+        yield
+    finally:
+        for m, (value, grid) in zip(modules, saved):
+            m.grid_size = value
+            if hasattr(m, "_jepa_grid"):
+                m._jepa_grid = grid
+
+
+def token_grid_of(model: Any, pixel_values_videos: torch.Tensor) -> tuple[int, int, int]:
+    """(T', h, w) of a [B, T, C, H, W] input for this model."""
+    _, t, _, h, w = pixel_values_videos.shape
+    patch = model.config.patch_size
+    patch = int(patch[0] if isinstance(patch, (tuple, list)) else patch)
+    tub = int(model.config.tubelet_size)
+    return max(1, t // tub), h // patch, w // patch
+
+
+# ---------------------------------------------------------------- the two passes
+
+
+@torch.no_grad()
+def encode_tokens(
+    model: Any, pixel_values_videos: torch.Tensor, keep: torch.Tensor | None = None
+) -> torch.Tensor:
+    """V-JEPA 2's encoder on the tokens ``keep`` only (true masking), with true RoPE positions.
+
+    Parameters
+    ----------
+    model: a transformers ``VJEPA2Model``.
+    pixel_values_videos: float [B, T, C, H, W], preprocessed.
+    keep: int64 [K], flat (time, row, column) indices of the tokens to encode; None for all.
+
+    Returns
+    -------
+    [B, K, D] (or [B, N, D]) in the model's dtype: the encoder's output (after its final
+    layer norm) for the kept tokens. Hidden tokens never enter the encoder.
+    """
+    grid = token_grid_of(model, pixel_values_videos)
+    side = rope_side(model, grid)
+    hidden = model.encoder.embeddings(pixel_values_videos)  # [B, N, D]
+    b = hidden.shape[0]
+    pos = position_ids(grid, side, hidden.device)
+    if keep is not None:
+        keep = keep.to(hidden.device)
+        if keep.numel() == 0:
+            raise UsageError("the mask hides every token: leave part of the clip visible as context")
+        hidden = hidden[:, keep]
+        pos = pos[keep]
+    pos = pos.unsqueeze(0).expand(b, -1)
+    with rope_grid(model, side):
+        for layer in model.encoder.layer:
+            hidden = layer(hidden, pos)[0]
+    return model.encoder.layernorm(hidden)
+
+
+@torch.no_grad()
+def predict_tokens(
+    model: Any,
+    context: torch.Tensor,
+    context_ids: torch.Tensor,
+    target_ids: torch.Tensor,
+    grid: tuple[int, int, int],
+) -> torch.Tensor:
+    """V-JEPA 2's predictor: context tokens in, one prediction per target position out.
+
+    Parameters
+    ----------
+    model: a transformers ``VJEPA2Model``.
+    context: [B, K, D], encoder outputs of the context tokens, in ``context_ids`` order.
+    context_ids, target_ids: int64 [K] and [M], flat (time, row, column) indices.
+    grid: (T', h, w).
+
+    Returns
+    -------
+    [B, M, D]: the predictor's output (after its projection back to the encoder's width).
+    """
+    side = rope_side(model, grid)
+    pos = position_ids(grid, side, context.device)
+    ctx_pos = pos[context_ids.to(context.device)]
+    tgt_pos = pos[target_ids.to(context.device)]
+    b, _, d = context.shape
+    # transformers' predictor gathers the context from a full-length sequence by index:
+    # scatter the context into one (the other rows are never read).
+    full = context.new_zeros(b, int(ctx_pos.max()) + 1, d)
+    full[:, ctx_pos] = context
+    with rope_grid(model, side):
+        out = model.predictor(
+            encoder_hidden_states=full,
+            context_mask=[ctx_pos.unsqueeze(0).expand(b, -1)],
+            target_mask=[tgt_pos.unsqueeze(0).expand(b, -1)],
+        )
+    return out.last_hidden_state
+
+
+def _as_batch(pixel_values_videos: torch.Tensor) -> torch.Tensor:
+    x = pixel_values_videos
+    if x.ndim == 4:
+        x = x.unsqueeze(0)
+    if x.ndim != 5 or x.shape[0] != 1:
+        raise ValueError(f"pixel_values_videos must be [1, T, C, H, W] or [T, C, H, W], got {tuple(x.shape)}")
+    return x
+
+
+@torch.no_grad()
+def masked_prediction(
+    model: Any,
+    pixel_values_videos: torch.Tensor,
+    hidden: np.ndarray | torch.Tensor,
+    include_leaky: bool = True,
+    full_encoding: torch.Tensor | None = None,
+    **meta: Any,
+) -> MaskingResult:
+    """Hide tokens from V-JEPA 2 and let its predictor predict them.
+
+    Parameters
+    ----------
+    model:
+        a transformers ``VJEPA2Model`` (encoder and predictor), in eval mode.
+    pixel_values_videos:
+        float [1, T, C, H, W] (or [T, C, H, W]), preprocessed; T a multiple of the tubelet size.
+    hidden:
+        bool [T', h, w], True for the tokens to hide (see :func:`~.masking.token_mask`).
+    include_leaky:
+        also run the leaky variant (one more predictor pass; the full encoder pass is
+        needed for the targets anyway).
+    full_encoding:
+        the encoder's output for this same clip, [T', h, w, D] or [1, N, D], when already
+        computed (e.g. the features a PCA pane shows, from one window covering the clip):
+        saves the full encoder pass. It must come from the same pixels with true RoPE
+        positions (as :func:`encode_tokens` or the V-JEPA 2 encoder wrapper compute it).
+    meta:
+        label, frame_indices, patch_size, input_size, crop_box, carried into the results.
+
+    Returns
+    -------
+    :class:`MaskingResult` with the true-masking prediction and, optionally, the leaky one.
+    """
+    x = _as_batch(pixel_values_videos)
+    grid = token_grid_of(model, x)
+    hidden_t = torch.as_tensor(np.asarray(hidden) if not isinstance(hidden, torch.Tensor) else hidden).to(torch.bool)
+    if tuple(hidden_t.shape) != grid:
+        raise UsageError(f"the token mask is {tuple(hidden_t.shape)} but this clip has a {grid} token grid")
+    target_ids = token_ids(hidden_t)
+    context_ids = token_ids(~hidden_t)
+    if context_ids.numel() == 0:
+        raise UsageError("the mask hides every token: leave part of the clip visible as context")
+    t, h, w = grid
+    if full_encoding is None:
+        full = encode_tokens(model, x)  # [1, N, D]
+    else:
+        full = full_encoding.reshape(1, t * h * w, -1).to(x.device)
+        param = next(model.parameters())
+        full = full.to(param.dtype)
+    target_ln = layer_norm_tokens(full[0]).reshape(t, h, w, -1)
+    if target_ids.numel() == 0:
+        empty = full.new_zeros(0, full.shape[-1])
+        true = build_prediction(target_ln, hidden_t, empty, TRUE, **meta)
+        leaky = build_prediction(target_ln, hidden_t, empty, LEAKY, leaky=True, **meta) if include_leaky else None
+        return MaskingResult(true, leaky)
+    context = encode_tokens(model, x, context_ids)
+    pred = predict_tokens(model, context, context_ids, target_ids, grid)[0]
+    true = build_prediction(target_ln, hidden_t, pred, TRUE, **meta)
+    leaky = None
+    if include_leaky:
+        leaky_ctx = full[:, context_ids.to(full.device)]
+        leaky_pred = predict_tokens(model, leaky_ctx, context_ids, target_ids, grid)[0]
+        leaky = build_prediction(target_ln, hidden_t, leaky_pred, LEAKY, leaky=True, **meta)
+    return MaskingResult(true, leaky)
+
+
+# ---------------------------------------------------------------- from an encoder object
+
+
+def prepare_clip(
+    encoder: Any, frames: np.ndarray, frame_indices: Sequence[int] | None = None
+) -> tuple[torch.Tensor, TokenGrid]:
+    """uint8 frames [T, H, W, 3] -> (pixel_values_videos [1, T_pad, C, H', W'], its TokenGrid).
+
+    ``encoder`` is duck-typed: ``.model``, ``.preprocessing``, ``.patch_size``,
+    ``.tubelet_size`` (and ``.device`` when it has one). T is padded to whole tubelets by
+    repeating the last frame, as the encoders do.
+    """
+    from ..encoders.preprocess import preprocess_frames
+
+    if frame_indices is None:
+        frame_indices = range(len(frames))
+    if len(frame_indices) != len(frames):
+        raise ValueError("frame_indices must have one index per frame")
+    param = next(encoder.model.parameters())
+    device = getattr(encoder, "device", param.device)
+    x, box = preprocess_frames(frames, int(encoder.patch_size), encoder.preprocessing, device, param.dtype)
+    x = pad_to_tubelets(x, int(encoder.tubelet_size)).unsqueeze(0)
+    p = int(encoder.patch_size)
+    grid = TokenGrid(
+        frame_indices=group_frame_indices(frame_indices, int(encoder.tubelet_size)),
+        shape=(int(x.shape[-2]) // p, int(x.shape[-1]) // p),
+        patch_size=p,
+        input_size=(int(x.shape[-2]), int(x.shape[-1])),
+        crop_box=box,
+    )
+    return x, grid
+
+
+def _label(encoder: Any) -> str:
+    name = str(getattr(encoder, "name", "vjepa2"))
+    if getattr(encoder, "pretrained", True) is False:
+        return f"{name} [random weights]"
+    return name
+
+
+def encoder_masked_prediction(
+    encoder: Any,
+    frames: np.ndarray,
+    mask: PixelMask,
+    frame_indices: Sequence[int] | None = None,
+    threshold: float = 0.0,
+    include_leaky: bool = True,
+) -> MaskingResult:
+    """Masked prediction for a V-JEPA 2 encoder object on uint8 frames [T, H, W, 3].
+
+    ``mask`` is in the frames' pixels; a token is hidden when more than ``threshold`` of
+    its pixels are masked (see :func:`~.masking.token_mask`). Out of GPU memory becomes
+    :class:`~jepa_studio.errors.OutOfMemoryError`.
+    """
+    from ..encoders.device import oom_guard
+
+    if not hasattr(encoder, "model") or not hasattr(getattr(encoder, "model"), "predictor"):
+        raise UsageError(
+            f"{_label(encoder)} has no predictor: masked prediction needs a V-JEPA 2 encoder; "
+            "image encoders are compared by inpainting instead"
+        )
+    if tuple(mask.size) != tuple(frames.shape[1:3]):
+        raise UsageError(
+            f"the mask is {mask.size[1]}x{mask.size[0]} pixels but the frames are "
+            f"{frames.shape[2]}x{frames.shape[1]}: paint or load a mask of the video's size"
+        )
+    x, grid = prepare_clip(encoder, frames, frame_indices)
+    hidden = token_mask(mask, grid, threshold)
+    meta = dict(
+        label=_label(encoder),
+        frame_indices=grid.frame_indices,
+        patch_size=grid.patch_size,
+        input_size=grid.input_size,
+        crop_box=grid.crop_box,
+    )
+    with oom_guard(f"masked prediction with {_label(encoder)} on {len(frames)} frames", x.device):
+        return masked_prediction(encoder.model, x, hidden, include_leaky=include_leaky, **meta)
+
+
+# ---------------------------------------------------------------- panes
+
+
+def render_panes(
+    result: MaskedPrediction,
+    time_step: int,
+    pca: Any | None = None,
+    frame: np.ndarray | None = None,
+    cell_size: tuple[int, int] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three panes of one time step as uint8 RGB images.
+
+    Parameters
+    ----------
+    result: a masked prediction.
+    time_step: which time step (0 <= t < T').
+    pca: a :class:`~jepa_studio.analysis.pca.PatchPCA`; default: fitted on ``result.target``
+        (the layer-normed full encoding), as it should be.
+    frame: optional uint8 source frame [H, W, 3]: the maps are laid over the region the
+        encoder read (``crop_box``) and hidden tokens are outlined on it.
+    cell_size: (height, width) of each pane; default the frame's size, or 16 px per token.
+
+    Returns
+    -------
+    (full PCA, context + predicted PCA, error map) each uint8 [cell_h, cell_w, 3]. The
+    error map colours the cosine similarity of hidden tokens (viridis, 0 to 1; visible
+    tokens grey) and carries the mean scores as text.
+    """
+    from ..render.colormap import apply_colormap
+    from ..render.grid import place_map, resize
+    from ..render.text import draw_text
+    from .pca import fit_pca
+
+    if pca is None:
+        pca = fit_pca(result.target, 3)
+    t = int(time_step)
+    full_rgb = pca.to_rgb(result.target[t])
+    comb_rgb = pca.to_rgb(result.combined[t])
+    err_rgb = apply_colormap(result.cosine[t].numpy(), vmin=0.0, vmax=1.0, name="viridis")
+    h, w = full_rgb.shape[:2]
+    if frame is not None:
+        size = (int(frame.shape[0]), int(frame.shape[1]))
+        cell = cell_size or size
+        panes = [place_map(img, size, result.crop_box, cell) for img in (full_rgb, comb_rgb, err_rgb)]
+    else:
+        cell = cell_size or (h * 16, w * 16)
+        panes = [resize(img, cell, nearest=True) for img in (full_rgb, comb_rgb, err_rgb)]
+    text = result.summary()
+    if result.leaky:
+        text += "\nLEAKY: the encoder saw the hidden region"
+    font = max(10, min(18, cell[1] // 28))
+    panes[2] = draw_text(panes[2], text, (6, 6), size=font, background=(0, 0, 0))
+    return panes[0], panes[1], panes[2]
