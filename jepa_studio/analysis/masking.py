@@ -165,6 +165,20 @@ class TokenGrid:
 
         return bounds(h, y0, y1, self.input_size[0]), bounds(w, x0, x1, self.input_size[1])
 
+    def resample_reach(self) -> int:
+        """How far (source pixels) a source pixel can spread when the frame is resized.
+
+        Antialiased bicubic resampling (the widest kernel preprocessing uses) reads 2 input
+        pixels either side, i.e. ``2 * scale`` source pixels when shrinking and 2 when
+        enlarging; 0 when the frame is not resized at all.
+        """
+        x0, y0, x1, y1 = self.crop_box
+        sy = (y1 - y0) / self.input_size[0]
+        sx = (x1 - x0) / self.input_size[1]
+        if abs(sy - 1.0) < 1e-9 and abs(sx - 1.0) < 1e-9:
+            return 0
+        return int(np.ceil(2.0 * max(sy, sx, 1.0))) + 1
+
 
 def token_coverage(pixels: np.ndarray, grid: TokenGrid) -> np.ndarray:
     """Fraction of the source pixels under each token that are masked.
@@ -195,6 +209,20 @@ def token_coverage(pixels: np.ndarray, grid: TokenGrid) -> np.ndarray:
     return count / area
 
 
+def dilate(pixels: np.ndarray, radius: int) -> np.ndarray:
+    """bool [H, W] grown by ``radius`` pixels in every direction (a square structuring element)."""
+    if radius <= 0 or not pixels.any():
+        return pixels
+    height, width = pixels.shape
+    integral = np.zeros((height + 1, width + 1), dtype=np.int64)
+    integral[1:, 1:] = np.cumsum(np.cumsum(pixels.astype(np.int64), axis=0), axis=1)
+    r0 = np.clip(np.arange(height) - radius, 0, height)[:, None]
+    r1 = np.clip(np.arange(height) + radius + 1, 0, height)[:, None]
+    c0 = np.clip(np.arange(width) - radius, 0, width)[None, :]
+    c1 = np.clip(np.arange(width) + radius + 1, 0, width)[None, :]
+    return (integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]) > 0
+
+
 def token_mask(mask: PixelMask, grid: TokenGrid, threshold: float = 0.0) -> np.ndarray:
     """Which tokens a pixel mask hides.
 
@@ -212,7 +240,12 @@ def token_mask(mask: PixelMask, grid: TokenGrid, threshold: float = 0.0) -> np.n
     """
     if not 0.0 <= threshold < 1.0:
         raise UsageError(f"the token threshold must be in [0, 1), not {threshold}")
-    spatial = token_coverage(mask.pixels, grid) > threshold
+    pixels = mask.pixels
+    if threshold == 0.0:
+        # A masked pixel also reaches the tokens next to it through the resize kernel:
+        # hide those too, so that nothing under the mask can leak into a visible token.
+        pixels = dilate(pixels, grid.resample_reach())
+    spatial = token_coverage(pixels, grid) > threshold
     steps = np.array([any(mask.applies_to(f) for f in frames) for frames in grid.frame_indices], dtype=bool)
     return np.ascontiguousarray(steps[:, None, None] & spatial[None, :, :])
 

@@ -197,6 +197,28 @@ def test_encoder_object_with_a_pixel_mask(model):
         encoder_masked_prediction(encoder, frames, PixelMask(np.zeros((8, 8), dtype=bool)))
 
 
+def test_no_leak_through_the_resize_kernel(model):
+    """Frames are shrunk 3x before the encoder: masked pixels must still reach no visible token."""
+    encoder = SimpleNamespace(
+        name="vjepa2-tiny", pretrained=False, model=model,
+        preprocessing=Preprocessing(short_side=16),  # 48x72 frames -> 16x24 input, a 4x6 grid
+        patch_size=4, tubelet_size=2,
+    )
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (4, 48, 72, 3), dtype=np.uint8)
+    pixels = np.zeros((48, 72), dtype=bool)
+    pixels[12:24, 24:36] = True  # exactly token rows 1, columns 2 in source pixels
+    mask = PixelMask(pixels)
+    result = encoder_masked_prediction(encoder, frames, mask)
+    hidden = result.true.hidden.numpy()
+    assert hidden[:, 1, 2].all()  # the token under the mask
+    assert hidden.sum(axis=(1, 2)).max() < 4 * 6  # but not every token
+    changed = frames.copy()
+    changed[:, pixels] = 255 - changed[:, pixels]
+    again = encoder_masked_prediction(encoder, changed, mask)
+    assert torch.equal(result.true.predicted, again.true.predicted)
+
+
 def test_render_panes(model):
     result = masked_prediction(model, video(6), centre_hidden(), label="tiny").true
     full, combined, error = render_panes(result, 1)

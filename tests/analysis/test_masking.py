@@ -76,8 +76,15 @@ def test_boundaries_with_a_resize():
     rows, cols = grid.pixel_bounds()
     np.testing.assert_array_equal(cols[:, 0], np.arange(6) * 16)
     np.testing.assert_array_equal(cols[:, 1], np.arange(1, 7) * 16)
-    assert np.argwhere(token_mask(one_pixel(17, 15, (64, 96)), grid)[0]).tolist() == [[1, 0]]
-    assert np.argwhere(token_mask(one_pixel(17, 16, (64, 96)), grid)[0]).tolist() == [[1, 1]]
+    # the pixels under each token, exactly
+    assert np.argwhere(token_coverage(one_pixel(17, 15, (64, 96)).pixels, grid) > 0).tolist() == [[1, 0]]
+    assert np.argwhere(token_coverage(one_pixel(17, 16, (64, 96)).pixels, grid) > 0).tolist() == [[1, 1]]
+    # with a resize, a masked pixel also reaches the neighbouring tokens through the
+    # resampling kernel (2 input px = 4 source px, plus one): those are hidden too
+    assert grid.resample_reach() == 5
+    assert np.argwhere(token_mask(one_pixel(24, 24, (64, 96)), grid)[0]).tolist() == [[1, 1]]
+    assert np.argwhere(token_mask(one_pixel(17, 15, (64, 96)), grid)[0]).tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert grid_no_resize(frames=2, tubelet=2).resample_reach() == 0
 
 
 def test_crop_box_is_respected():
