@@ -1,0 +1,32 @@
+"""Background work without Qt: lanes (latest-wins worker threads), the studio engine, maps."""
+
+from .lane import CancelToken, Cancelled, Lane
+from .messages import (
+    ErrorReport,
+    FrameReady,
+    PaneError,
+    PaneImage,
+    Progress,
+    Status,
+    TaskDone,
+    VideoOpened,
+    ViewRequest,
+)
+from .studio import StudioEngine, make_request
+
+__all__ = [
+    "CancelToken",
+    "Cancelled",
+    "ErrorReport",
+    "FrameReady",
+    "Lane",
+    "PaneError",
+    "PaneImage",
+    "Progress",
+    "Status",
+    "StudioEngine",
+    "TaskDone",
+    "VideoOpened",
+    "ViewRequest",
+    "make_request",
+]

@@ -1,0 +1,140 @@
+"""What the engine sends to the GUI (from its worker threads, through ``deliver``).
+
+Every message is an immutable dataclass; images are C-contiguous uint8 arrays that no one
+mutates after they are sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..state.clip import ClipWindow
+from ..state.view import ViewSettings
+
+
+@dataclass(frozen=True)
+class VideoOpened:
+    """A video opened; ``request`` is the id :meth:`StudioEngine.open_video` returned."""
+
+    request: int
+    path: Path
+    n_frames: int
+    fps: float
+    size: tuple[int, int]  # (width, height)
+
+
+@dataclass(frozen=True)
+class FrameReady:
+    """Source frame ``frame`` of video ``video_key``: uint8 [H, W, 3]."""
+
+    video_key: str
+    frame: int
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """What the encoder panes should show.
+
+    Attributes
+    ----------
+    video_key: the open video (see :attr:`StudioEngine.video_key`).
+    playhead: the source frame under the playhead.
+    clip: the clip window; the encoders see ``clip.frames_around(playhead, n_frames)``.
+    n_frames: frames in the video.
+    encoders: encoder names, one pane each.
+    view: map kind, PCA settings, similarity query.
+    device: ``"auto"`` or a torch device string.
+    resolution: input short side in pixels, or None for each encoder's default.
+    """
+
+    video_key: str
+    playhead: int
+    clip: ClipWindow
+    n_frames: int
+    encoders: tuple[str, ...]
+    view: ViewSettings
+    device: str = "auto"
+    resolution: int | None = None
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        """Source frame indices of the clip around the playhead."""
+        return self.clip.frames_around(self.playhead, self.n_frames)
+
+
+@dataclass(frozen=True)
+class PaneImage:
+    """One encoder pane's image for the playhead.
+
+    Attributes
+    ----------
+    generation: the view request it answers (stale ones are dropped by the GUI).
+    encoder: the encoder name as requested (the pane's key).
+    label: the features' label (checkpoint; "[random weights]" when they are random).
+    image: uint8 [h, w, 3] at token resolution, or None when ``note`` says why not.
+    crop_box: (x0, y0, x1, y1) of the source frame the image covers.
+    covered: source frames the shown time step covers (two for a tubelet).
+    time_step: index of that step in the clip; ``n_steps`` steps in all.
+    note: a short text for the pane ("needs 2 time steps", an error), or "".
+    """
+
+    generation: int
+    encoder: str
+    label: str
+    image: np.ndarray | None
+    crop_box: tuple[int, int, int, int]
+    covered: tuple[int, ...]
+    time_step: int
+    n_steps: int
+    tubelet_size: int
+    grid: tuple[int, int]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PaneError:
+    """Encoder ``encoder`` failed for request ``generation`` (message meant for the user)."""
+
+    generation: int
+    encoder: str
+    message: str
+    kind: str  # "encoder", "memory", "video", "internal"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Long work in progress: ``done`` of ``total`` (total 0: unknown); ``total == done`` ends it."""
+
+    text: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Status:
+    """Device and loaded models, for the status bar."""
+
+    device: str
+    models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """Something the user did failed (bad file, missing weights, OOM); nothing was lost."""
+
+    message: str
+    kind: str  # "video", "encoder", "memory", "export", "internal"
+    request: int = 0
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A background task (export) finished; ``result`` is its return value (a path)."""
+
+    request: int
+    name: str
+    result: object

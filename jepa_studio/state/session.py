@@ -1,0 +1,131 @@
+"""The session: one open video, the playhead, the clip window, encoders and view settings.
+
+Qt-free. Every setter validates, stores, and emits ``(name, value)`` to subscribers
+(see :class:`~jepa_studio.state.events.Observable`) only when the value changed.
+Names emitted: ``"video"``, ``"playhead"``, ``"clip"``, ``"encoders"``, ``"view"``,
+``"device"``, ``"resolution"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .clip import ClipWindow
+from .events import Observable
+from .view import ViewSettings
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    """What the session needs to know about the open video."""
+
+    path: Path
+    n_frames: int
+    fps: float
+    size: tuple[int, int]  # (width, height)
+
+
+class Session(Observable):
+    """Application state of the studio window (no Qt).
+
+    Parameters
+    ----------
+    encoders:
+        initially chosen encoder names (registry names, hub ids or folders).
+    """
+
+    def __init__(self, encoders: tuple[str, ...] = ("pixels", "pixels-tubelet")) -> None:
+        super().__init__()
+        self.video: VideoMeta | None = None
+        self.playhead: int = 0
+        self.clip: ClipWindow = ClipWindow()
+        self.encoders: tuple[str, ...] = tuple(encoders)
+        self.view: ViewSettings = ViewSettings()
+        self.device: str = "auto"
+        #: short side in pixels the encoders see; None: each encoder's default
+        self.resolution: int | None = None
+
+    # -- video and playhead ---------------------------------------------------------------
+    def set_video(self, meta: VideoMeta | None) -> None:
+        """A new video is open (playhead back to 0 and the similarity query cleared)."""
+        self.video = meta
+        self.playhead = 0
+        self._emit("video", meta)
+        if self.view.query is not None:
+            self.update_view(query=None)
+        self._emit("playhead", 0)
+
+    @property
+    def n_frames(self) -> int:
+        """Frames in the open video (0 when none is open)."""
+        return 0 if self.video is None else self.video.n_frames
+
+    def set_playhead(self, frame: int) -> int:
+        """Move the playhead to ``frame`` (clamped to the video); returns the new playhead."""
+        frame = min(max(0, int(frame)), max(0, self.n_frames - 1))
+        if frame != self.playhead:
+            self.playhead = frame
+            self._emit("playhead", frame)
+        return frame
+
+    def step(self, delta: int) -> int:
+        """Move the playhead by ``delta`` frames."""
+        return self.set_playhead(self.playhead + delta)
+
+    def time_of(self, frame: int) -> float:
+        """Seconds from the start at ``frame``."""
+        fps = self.video.fps if self.video is not None and self.video.fps > 0 else 1.0
+        return frame / fps
+
+    def clip_frames(self) -> tuple[int, ...]:
+        """Source frames of the clip around the playhead."""
+        return self.clip.frames_around(self.playhead, self.n_frames) if self.n_frames else ()
+
+    # -- clip window, encoders, view ------------------------------------------------------
+    def set_clip(self, frames_per_clip: int | None = None, stride: int | None = None) -> None:
+        """Change the clip window (frames per clip, stride)."""
+        clip = ClipWindow(
+            frames_per_clip if frames_per_clip is not None else self.clip.frames_per_clip,
+            stride if stride is not None else self.clip.stride,
+        )
+        if clip != self.clip:
+            self.clip = clip
+            self._emit("clip", clip)
+
+    def set_encoders(self, names: tuple[str, ...] | list[str]) -> None:
+        """Choose the encoders shown side by side (order kept, duplicates dropped)."""
+        unique = tuple(dict.fromkeys(str(n) for n in names if str(n).strip()))
+        if unique != self.encoders:
+            self.encoders = unique
+            self._emit("encoders", unique)
+
+    def add_encoder(self, name: str) -> None:
+        """Add one encoder pane (no-op if already shown)."""
+        self.set_encoders((*self.encoders, name))
+
+    def remove_encoder(self, name: str) -> None:
+        """Remove one encoder pane."""
+        self.set_encoders(tuple(n for n in self.encoders if n != name))
+
+    def update_view(self, **changes: Any) -> None:
+        """Change view settings, e.g. ``update_view(map_kind="similarity", query=(10.0, 20.0, 5))``."""
+        view = replace(self.view, **changes)
+        if view != self.view:
+            self.view = view
+            self._emit("view", view)
+
+    def set_resolution(self, short_side: int | None) -> None:
+        """Input short side in pixels for every encoder (None: each encoder's default)."""
+        if short_side is not None and short_side < 1:
+            raise ValueError("resolution must be a positive number of pixels")
+        if short_side != self.resolution:
+            self.resolution = short_side
+            self._emit("resolution", short_side)
+
+    def set_device(self, device: str) -> None:
+        """``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``."""
+        if device != self.device:
+            self.device = device
+            self._emit("device", device)

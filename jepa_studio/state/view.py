@@ -1,0 +1,61 @@
+"""What the encoder panes show: PCA settings, map kind, overlay, similarity query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MapKind = Literal["pca", "difference", "similarity"]
+Basis = Literal["frame", "clip", "session"]
+
+MAP_KINDS: tuple[str, ...] = ("pca", "difference", "similarity")
+BASES: tuple[str, ...] = ("frame", "clip", "session")
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """How each encoder pane turns features into an image. Hashable (keys render caches).
+
+    Attributes
+    ----------
+    map_kind:
+        ``"pca"`` (components to RGB), ``"difference"`` (||z[t+1] - z[t]|| per patch) or
+        ``"similarity"`` (cosine similarity to the patch under ``query``).
+    basis:
+        PCA fitted per frame (time step), per clip, or once per session and encoder.
+    channels:
+        which principal components go to R, G and B (0-based).
+    foreground_threshold:
+        None, or a threshold on the first component below which patches are background.
+    overlay:
+        draw the map over the frame; ``overlay_opacity`` in [0, 1] is the map's opacity.
+    query:
+        (x, y, frame): the similarity query patch, at pixel (x, y) of source frame
+        ``frame``, or None.
+    """
+
+    map_kind: MapKind = "pca"
+    basis: Basis = "clip"
+    channels: tuple[int, int, int] = (0, 1, 2)
+    foreground_threshold: float | None = None
+    overlay: bool = False
+    overlay_opacity: float = 0.6
+    query: tuple[float, float, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.map_kind not in MAP_KINDS:
+            raise ValueError(f"map kind must be one of {MAP_KINDS}, not {self.map_kind!r}")
+        if self.basis not in BASES:
+            raise ValueError(f"PCA basis must be one of {BASES}, not {self.basis!r}")
+        if len(self.channels) != 3 or min(self.channels) < 0:
+            raise ValueError("channels must be three non-negative component indices")
+        if not 0.0 <= self.overlay_opacity <= 1.0:
+            raise ValueError("overlay opacity must be in [0, 1]")
+
+    def render_key(self) -> tuple:
+        """The part of the settings that changes the map's pixels (overlay does not)."""
+        query = self.query if self.map_kind == "similarity" else None
+        basis = self.basis if self.map_kind == "pca" else None
+        channels = self.channels if self.map_kind == "pca" else None
+        threshold = self.foreground_threshold if self.map_kind == "pca" else None
+        return (self.map_kind, basis, channels, threshold, query)
