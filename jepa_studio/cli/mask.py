@@ -14,16 +14,20 @@ clips of ``--window`` frames, each predicted with the same mask.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Sequence
 
-import numpy as np
-
+from ..analysis.mask_export import (  # noqa: F401 - re-exported for older callers
+    MaskSettings,
+    mask_comparison_frames,
+    mask_comparison_image,
+    overlay_mask,
+    run_encoder,
+    save_image,
+    write_frames,
+)
 from .common import add_device_argument, parse_encoder_list, parse_frame_range, progress_bar
 
-MASK_COLOUR = np.array([255, 64, 64], dtype=np.float32)
 MAX_CLIP = 64
 
 
@@ -82,200 +86,12 @@ def run(args: argparse.Namespace) -> int:
                         "narrow --frames, or write a video"
                     )
                 image = mask_comparison_image(video, encoders, frames, settings, columns=args.columns)
-                _save_image(image, out)
+                save_image(image, out)
             else:
-                from ..video import write_video
-
                 window = max(2, args.window - args.window % 2)
                 step = frames[1] - frames[0] if len(frames) > 1 else 1
                 fps = (video.fps or 24.0) / max(1, step)
-                tmp = out.with_name(f".{out.stem}.partial{suffix}")
-                try:
-                    write_video(tmp, mask_comparison_frames(video, encoders, frames, settings, window, progress), fps)
-                    os.replace(tmp, out)
-                finally:
-                    tmp.unlink(missing_ok=True)
+                write_frames(out, mask_comparison_frames(video, encoders, frames, settings, window, progress), fps)
     print(out, file=sys.stdout)
     return 0
 
-
-class MaskSettings:
-    """Everything about the mask and the comparison that is not the video or the encoders."""
-
-    def __init__(
-        self,
-        mask_png: str | None = None,
-        preset: str | None = None,
-        fill: str = "blur",
-        threshold: float = 0.0,
-        leaky: bool = True,
-        future_steps: int | None = None,
-        seed: int = 0,
-    ) -> None:
-        self.mask_png, self.preset, self.fill = mask_png, preset, fill
-        self.threshold, self.leaky, self.future_steps, self.seed = threshold, leaky, future_steps, seed
-
-    def pixel_mask(self, frame_size: tuple[int, int], frames: Sequence[int]) -> Any:
-        """The :class:`~jepa_studio.analysis.masking.PixelMask` for a clip of ``frames``."""
-        from ..analysis.masking import PixelMask, preset_mask
-        from ..errors import UsageError
-        from ..state.mask import read_mask_png
-
-        if self.mask_png is not None:
-            pixels, chosen = read_mask_png(self.mask_png)
-            if pixels.shape != tuple(frame_size):
-                raise UsageError(
-                    f"the mask {self.mask_png} is {pixels.shape[1]}x{pixels.shape[0]} pixels but the video's "
-                    f"frames are {frame_size[1]}x{frame_size[0]}"
-                )
-            return PixelMask(pixels, chosen)
-        return preset_mask(
-            self.preset or "centre", frame_size, frames, future_steps=self.future_steps, seed=self.seed
-        )
-
-
-def run_encoder(encoder: Any, clip: np.ndarray, frames: Sequence[int], mask: Any, settings: MaskSettings) -> list[Any]:
-    """Masked predictions of one encoder on one clip: [true, leaky] for V-JEPA 2, [inpaint] otherwise."""
-    from ..analysis.inpaint import inpaint_prediction
-    from ..analysis.masked_prediction import encoder_masked_prediction
-
-    if hasattr(getattr(encoder, "model", None), "predictor"):
-        result = encoder_masked_prediction(encoder, clip, mask, frames, settings.threshold, include_leaky=settings.leaky)
-        return [result.true] + ([result.leaky] if result.leaky is not None else [])
-    return [inpaint_prediction(encoder, clip, mask, frames, settings.fill, settings.threshold, settings.seed)]
-
-
-def overlay_mask(frame: np.ndarray, pixels: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """uint8 [H, W, 3] with the hidden pixels tinted red."""
-    out = frame.astype(np.float32)
-    out[pixels] = out[pixels] * (1 - alpha) + MASK_COLOUR * alpha
-    return out.round().astype(np.uint8)
-
-
-def _panes_for_frame(results: Sequence[Any], bases: Sequence[Any], frame: np.ndarray, f: int, cell: tuple[int, int]) -> tuple[list[np.ndarray], list[str]]:
-    """Cells and labels for source frame ``f``: per result, full | predicted | error."""
-    from ..analysis.masked_prediction import render_panes
-
-    cells: list[np.ndarray] = []
-    labels: list[str] = []
-    done_full: set[int] = set()
-    for result, basis in zip(results, bases):
-        t = next(i for i, covered in enumerate(result.frame_indices) if f in covered)
-        full, combined, error = render_panes(result, t, basis, frame, cell)
-        if id(result.target) not in done_full:  # the full encoding once per encoder
-            done_full.add(id(result.target))
-            cells.append(full)
-            labels.append(f"{result.label}: full")
-        cells += [combined, error]
-        tag = "LEAKY" if result.leaky else result.variant
-        labels += [f"{tag}: context+predicted", f"{tag}: cosine"]
-    return cells, labels
-
-
-def _fit_bases(results: Sequence[Any]) -> list[Any]:
-    from ..analysis.pca import fit_pca
-
-    cache: dict[int, Any] = {}
-    bases = []
-    for r in results:
-        key = id(r.target)
-        if key not in cache:
-            cache[key] = fit_pca(r.target, 3)  # on the layer-normed full encoding
-        bases.append(cache[key])
-    return bases
-
-
-def _share_targets(results: list[Any]) -> list[Any]:
-    """Results of one encoder (true, leaky) hold equal targets: make them one object for the layout."""
-    from dataclasses import replace
-
-    out: list[Any] = []
-    for r in results:
-        same = next((o for o in out if o.label == r.label and o.target.shape == r.target.shape and o.target.equal(r.target)), None)
-        out.append(replace(r, target=same.target) if same is not None else r)
-    return out
-
-
-def mask_comparison_image(
-    video: Any, encoders: Sequence[Any], frames: Sequence[int], settings: MaskSettings, columns: int = 8, cell_width: int = 256
-) -> np.ndarray:
-    """A labelled grid for one clip: the frames with the mask, then per encoder and variant
-    the PCA of the full encoding, of context + predicted, and the cosine map; a column per
-    shown frame (at most ``columns``, evenly spread). Returns uint8 [H, W, 3]."""
-    from ..export import cell_size_for
-    from ..render.grid import LABEL_COLOR, WARN_COLOR, labelled_grid, resize
-
-    clip = np.stack([video[f] for f in frames])
-    mask = settings.pixel_mask(clip.shape[1:3], frames)
-    results: list[Any] = []
-    for encoder in encoders:
-        results += run_encoder(encoder, clip, frames, mask, settings)
-    results = _share_targets(results)
-    bases = _fit_bases(results)
-    shown = sorted({frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, min(columns, len(frames)))})
-    cell = cell_size_for(clip.shape[1:3], cell_width)
-    per_frame = []
-    for f in shown:
-        frame = clip[frames.index(f)]
-        cells, labels = _panes_for_frame(results, bases, frame, f, cell)
-        per_frame.append((cells, labels))
-    row_labels = per_frame[0][1]
-    rows = [("source + mask", [resize(overlay_mask(clip[frames.index(f)], mask.pixels if mask.applies_to(f) else np.zeros(mask.size, bool)), cell) for f in shown])]
-    colours = [LABEL_COLOR]
-    cosine_rows = iter(results)
-    for k, label in enumerate(row_labels):
-        text = label.replace(": ", "\n")
-        if label.endswith(": cosine"):
-            text += "\n" + next(cosine_rows).summary().replace("  (", "\n(")
-        rows.append((text, [cells[k] for cells, _ in per_frame]))
-        colours.append(WARN_COLOR if "LEAKY" in label or "random" in label else LABEL_COLOR)
-    title = (
-        f"{Path(str(video.path)).name}  |  frames {frames[0]}-{frames[-1]}  |  masked prediction: "
-        "PCA of the layer-normed full encoding, of context + predicted (same basis), cosine per hidden token"
-    )
-    header = [f"frame {f}" for f in shown]
-    return labelled_grid(rows, header, title=title, row_label_colors=colours)
-
-
-def mask_comparison_frames(
-    video: Any,
-    encoders: Sequence[Any],
-    frames: Sequence[int],
-    settings: MaskSettings,
-    window: int = 16,
-    progress: Any = None,
-    cell_width: int = 256,
-) -> Iterator[np.ndarray]:
-    """Side-by-side panes per frame (source + mask | per encoder and variant: full, predicted, cosine),
-    the range cut into clips of ``window`` frames. Yields uint8 [H, W, 3]."""
-    from ..export import cell_size_for
-    from ..render.grid import labelled_grid, resize
-
-    n_clips = -(-len(frames) // window)
-    for k in range(n_clips):
-        chunk = list(frames[k * window : (k + 1) * window])
-        clip = np.stack([video[f] for f in chunk])
-        mask = settings.pixel_mask(clip.shape[1:3], chunk)
-        results: list[Any] = []
-        for encoder in encoders:
-            results += run_encoder(encoder, clip, chunk, mask, settings)
-        results = _share_targets(results)
-        bases = _fit_bases(results)
-        cell = cell_size_for(clip.shape[1:3], cell_width)
-        for i, f in enumerate(chunk):
-            cells, labels = _panes_for_frame(results, bases, clip[i], f, cell)
-            src = overlay_mask(clip[i], mask.pixels if mask.applies_to(f) else np.zeros(mask.size, bool))
-            yield labelled_grid([("", [resize(src, cell)] + cells)], [f"frame {f}"] + labels, gap=4, font_size=12)
-        if progress:
-            progress(k + 1, n_clips)
-
-
-def _save_image(image: np.ndarray, out: Path) -> None:
-    from PIL import Image
-
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
-    try:
-        Image.fromarray(image).save(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -377,9 +377,21 @@ class StudioEngine:
     def _features_for(
         self, token: CancelToken, video: Any, req: ViewRequest, name: str, frames: tuple[int, ...], holder: list
     ) -> PatchFeatures:
-        enc = self.encoder(name, req.device, req.resolution)
+        return self._encode_clip(token, video, name, frames, req.device, req.resolution, holder)
+
+    def _encode_clip(
+        self,
+        token: CancelToken,
+        video: Any,
+        name: str,
+        frames: tuple[int, ...],
+        device: str,
+        resolution: int | None,
+        holder: list,
+    ) -> PatchFeatures:
+        enc = self.encoder(name, device, resolution)
         assert enc is not None
-        key = FeatureKey.create(self.video_path or req.video_key, enc, frames)
+        key = FeatureKey.create(self.video_path or self.video_key, enc, frames)
         feats = self._features.get(key)
         if feats is None:
             pixels = self._clip_pixels(video, frames, holder)
@@ -388,6 +400,36 @@ class StudioEngine:
             self.encode_count += 1
             self._features.put(key, feats)
         return feats
+
+    # -- for other features' jobs on the GPU lane (masking, ...) ---------------------------
+    def submit_gpu_task(self, job: Callable[[CancelToken], None]) -> None:
+        """Queue ``job(token)`` on the GPU lane (never replaced; :meth:`cancel` cancels it).
+
+        Errors other than :class:`Cancelled` are delivered as :class:`ErrorReport`.
+        """
+        self._gpu.submit_task(job)
+
+    def clip_pixels(self, frames: Sequence[int], holder: list | None = None) -> np.ndarray:
+        """uint8 [T, H, W, 3]: source ``frames`` of the open video (GPU lane only; uses the frame cache)."""
+        if self._video is None:
+            raise VideoError("open a video first")
+        return self._clip_pixels(self._video, tuple(int(f) for f in frames), holder if holder is not None else [None])
+
+    def clip_features(
+        self,
+        token: CancelToken,
+        name: str,
+        frames: Sequence[int],
+        device: str = "auto",
+        resolution: int | None = None,
+        holder: list | None = None,
+    ) -> PatchFeatures:
+        """Encoder ``name``'s features of source ``frames``, from the feature cache when the
+        panes already computed them (GPU lane only; loads the encoder if needed)."""
+        if self._video is None:
+            raise VideoError("open a video first")
+        frames = tuple(int(f) for f in frames)
+        return self._encode_clip(token, self._video, name, frames, device, resolution, holder if holder is not None else [None])
 
     def _render_clip(
         self,

@@ -13,7 +13,8 @@ steps a user picked). Editing:
 Masks are saved as PNG (white = hidden) with the frames in a text chunk, and loaded back
 with Pillow. Listeners (see :class:`~jepa_studio.state.events.Observable`) hear
 ``("mask", box)`` after every change, ``box`` being the changed region (x0, y0, x1, y1)
-or None for the whole image, and ``("brush_size", size)``.
+or None for the whole image, ``("stroke_end", changed)`` when a stroke ends (recompute
+then, not on every move), and ``("brush_size", size)``.
 """
 
 from __future__ import annotations
@@ -224,6 +225,7 @@ class MaskDocument(Observable):
             self._undo.pop()
             self._redo = self._saved_redo
         self._saved_redo = []
+        self._emit("stroke_end", self._stroke_changed)
 
     def stroke(self, points: Collection[tuple[float, float]], erase: bool = False) -> None:
         """A whole stroke through ``points`` [(x, y), ...] as one step."""
@@ -279,6 +281,17 @@ class MaskDocument(Observable):
                 f"{self.size[1]}x{self.size[0]}"
             )
         return self._command(pixels.astype(bool, copy=True))
+
+    def set_mask(self, pixels: np.ndarray, frames: Collection[int] | None = None) -> bool:
+        """Replace the pixels and the frames together as one step (a preset mask)."""
+        pixels = np.asarray(pixels)
+        if pixels.shape != self._pixels.shape:
+            raise UsageError(
+                f"the mask is {pixels.shape[1]}x{pixels.shape[0]} pixels but this video's frames are "
+                f"{self.size[1]}x{self.size[0]}"
+            )
+        value = None if frames is None else frozenset(int(f) for f in frames)
+        return self._command(pixels.astype(bool, copy=True), value)
 
     def set_frames(self, frames: Collection[int] | None) -> bool:
         """Apply the mask to these source frames only (None: the whole clip)."""

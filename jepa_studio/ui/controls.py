@@ -56,9 +56,9 @@ class ControlPanel(QWidget):
         self.channels: list[QSpinBox] = []
         for name in "RGB":
             spin = QSpinBox()
-            spin.setRange(0, 15)
+            spin.setRange(1, 16)  # shown 1-based, as the CLI's --components 1,2,3; stored 0-based
             spin.setPrefix(f"{name} ")
-            spin.setToolTip(f"principal component shown in {name} (0 = first)")
+            spin.setToolTip(f"principal component shown in {name} (1 = first)")
             self.channels.append(spin)
             row.addWidget(spin)
         form.addRow("R, G, B", row)
@@ -129,7 +129,7 @@ class ControlPanel(QWidget):
             self.map_kind.setCurrentIndex(self.map_kind.findData(view.map_kind))
             self.basis.setCurrentIndex(self.basis.findData(view.basis))
             for spin, c in zip(self.channels, view.channels):
-                spin.setValue(c)
+                spin.setValue(c + 1)
             self.foreground.setChecked(view.foreground_threshold is not None)
             if view.foreground_threshold is not None:
                 self.threshold.setValue(int(round(view.foreground_threshold * 100)))
@@ -154,7 +154,7 @@ class ControlPanel(QWidget):
         self.session.update_view(
             map_kind=self.map_kind.currentData(),
             basis=self.basis.currentData(),
-            channels=tuple(s.value() for s in self.channels),
+            channels=tuple(s.value() - 1 for s in self.channels),
             foreground_threshold=self.threshold.value() / 100 if self.foreground.isChecked() else None,
             overlay=self.overlay.isChecked(),
             overlay_opacity=self.opacity.value() / 100,

@@ -154,7 +154,14 @@ class MainWindow(QMainWindow):
         self._memory_timer.start(1000)
         self.session.subscribe(self._on_state)
         self._rebuild_panes()
+        self._install_features()
         self._restore_window()
+
+    def _install_features(self) -> None:
+        """Features that live in their own modules and hook into the window."""
+        from .masking_panel import MaskingController
+
+        self.masking = MaskingController(self)
 
     # -- building -------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -247,6 +254,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        self.file_menu = file_menu
         self._action(file_menu, "&Open video…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open the &sample video", self.open_sample)
@@ -672,6 +680,7 @@ class MainWindow(QMainWindow):
         self.app_settings.set_encoders(self.session.encoders)
         self.app_settings.set_device(self.session.device)
         self.app_settings.mark_started()
+        self.masking.save_state()
         sync = getattr(self.store, "sync", None)
         if sync is not None:
             sync()
