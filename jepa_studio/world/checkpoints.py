@@ -1,0 +1,143 @@
+"""World-model checkpoints: a folder with ``weights.safetensors`` and ``config.json``.
+
+``weights.safetensors`` holds the decoder (``decoder.*``), the transition model
+(``transition.*``), the latent stats (``latent.mean``, ``latent.std``) and, for resuming, the
+optimisers' tensors (``optim.<part>.<param>.<name>``). ``config.json`` holds the
+architectures, the encoder the latents came from, frameskip, seed, steps, loss histories
+and the optimisers' hyper-parameters. Nothing is ever unpickled. Both files are written to a
+temporary name and then renamed, so an interrupted save leaves the previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..errors import UsageError
+from .decoder import DecoderConfig, LatentDecoder
+from .latents import LatentStats
+from .model import EncoderInfo, PartState, WorldModel
+from .transition import TransitionConfig, TransitionModel
+
+FORMAT = "jepa-studio-world-model"
+VERSION = 1
+WEIGHTS = "weights.safetensors"
+CONFIG = "config.json"
+
+
+def _optimizer_to_flat(part: str, sd: dict) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    extra: dict[str, Any] = {}
+    for pid, values in sd["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{part}.{pid}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                extra[f"{pid}.{key}"] = value
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in sd["param_groups"]]
+    return tensors, {"param_groups": groups, "extra": extra}
+
+
+def _optimizer_from_flat(part: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    prefix = f"optim.{part}."
+    for name, value in tensors.items():
+        if name.startswith(prefix):
+            pid, key = name[len(prefix) :].split(".", 1)
+            state.setdefault(int(pid), {})[key] = value
+    for name, value in meta.get("extra", {}).items():
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = value
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def save_world(world: WorldModel, path: str | Path) -> Path:
+    """Write ``world`` to the folder ``path`` (created if needed); returns the folder."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, torch.Tensor] = {
+        "latent.mean": world.stats.mean.cpu().contiguous(),
+        "latent.std": world.stats.std.cpu().contiguous(),
+    }
+    for name, value in world.decoder.state_dict().items():
+        tensors[f"decoder.{name}"] = value.detach().cpu().contiguous()
+    if world.transition is not None:
+        for name, value in world.transition.state_dict().items():
+            tensors[f"transition.{name}"] = value.detach().cpu().contiguous()
+    parts: dict[str, Any] = {}
+    for part, st in world.state.items():
+        entry: dict[str, Any] = {"step": st.step, "losses": st.losses, "val_losses": [list(v) for v in st.val_losses]}
+        if st.optimizer is not None:
+            flat, meta = _optimizer_to_flat(part, st.optimizer)
+            tensors.update(flat)
+            entry["optimizer"] = meta
+        parts[part] = entry
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "encoder": world.encoder.to_json(),
+        "latent_variance": world.stats.variance,
+        "frameskip": world.frameskip,
+        "seed": world.seed,
+        "decoder": world.decoder.config.to_json(),
+        "transition": None if world.transition is None else world.transition.config.to_json(),
+        "training": parts,
+    }
+    tmp_w, tmp_c = folder / (WEIGHTS + ".tmp"), folder / (CONFIG + ".tmp")
+    save_file(tensors, str(tmp_w), metadata={"format": FORMAT})
+    tmp_c.write_text(json.dumps(config, indent=1))
+    os.replace(tmp_w, folder / WEIGHTS)
+    os.replace(tmp_c, folder / CONFIG)
+    return folder
+
+
+def load_world(path: str | Path, device: torch.device | str = "cpu") -> WorldModel:
+    """Load a folder written by :func:`save_world` (models in eval mode on ``device``)."""
+    folder = Path(path)
+    if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
+        raise UsageError(f"{folder} is not a world-model checkpoint (it needs {CONFIG} and {WEIGHTS})")
+    try:
+        config = json.loads((folder / CONFIG).read_text())
+        tensors = load_file(str(folder / WEIGHTS))
+    except (OSError, ValueError, SafetensorError) as error:
+        raise UsageError(f"cannot read the world-model checkpoint {folder}: {error}") from error
+    if config.get("format") != FORMAT:
+        raise UsageError(f"{folder / CONFIG} is not a JEPA Studio world-model config")
+    if config.get("version", 0) > VERSION:
+        raise UsageError(f"{folder} was written by a newer JEPA Studio (format {config['version']}); update")
+    stats = LatentStats(tensors["latent.mean"], tensors["latent.std"], float(config["latent_variance"]))
+    decoder = LatentDecoder(DecoderConfig.from_json(config["decoder"]))
+    try:
+        decoder.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("decoder.")})
+        transition = None
+        if config["transition"] is not None:
+            transition = TransitionModel(TransitionConfig.from_json(config["transition"]))
+            transition.load_state_dict({k[11:]: v for k, v in tensors.items() if k.startswith("transition.")})
+    except RuntimeError as error:
+        raise UsageError(f"the weights in {folder} do not match its config: {error}") from error
+    state = {}
+    for part, entry in config["training"].items():
+        opt = _optimizer_from_flat(part, tensors, entry["optimizer"]) if "optimizer" in entry else None
+        state[part] = PartState(
+            step=int(entry["step"]),
+            losses=[float(v) for v in entry["losses"]],
+            val_losses=[(int(s), float(v)) for s, v in entry["val_losses"]],
+            optimizer=opt,
+        )
+    world = WorldModel(
+        encoder=EncoderInfo.from_json(config["encoder"]),
+        stats=stats,
+        decoder=decoder.eval(),
+        transition=None if transition is None else transition.eval(),
+        frameskip=int(config["frameskip"]),
+        seed=int(config["seed"]),
+        state=state,
+    )
+    return world.to(device)

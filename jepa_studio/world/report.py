@@ -1,0 +1,316 @@
+"""Reports of a comparison: JSON, a Markdown / plain table, PNG line charts and rollout grids.
+
+Charts are drawn with Pillow (no matplotlib): one line per encoder for the world model (solid),
+the "nothing moves" baseline (dashed) and the decoder's ceiling (dotted).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..render.text import font
+from .compare import ComparisonResult
+
+PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194)]
+
+#: (metric key, title, y label, higher is better)
+PLOTS = (
+    ("cosine", "Latent cosine vs horizon", "cosine (centred latents)", True),
+    ("nmse", "Latent error vs horizon", "MSE / latent variance", False),
+    ("psnr", "PSNR of decoded frames vs horizon", "PSNR (dB)", True),
+    ("ssim", "SSIM of decoded frames vs horizon", "SSIM", True),
+)
+
+
+# ---------------------------------------------------------------- JSON and tables
+
+
+def result_to_json(result: ComparisonResult) -> dict[str, Any]:
+    """A JSON-able dict: settings, source, and per encoder its weights, rows and losses."""
+    return {
+        "source": result.source,
+        "clips": result.n_clips,
+        "frames": result.n_frames,
+        "actions": result.has_actions,
+        "cancelled": result.cancelled,
+        "settings": result.settings.to_json(),
+        "encoders": [
+            {
+                "label": e.info.label,
+                "encoder": e.info.to_json(),
+                "weights": e.weights_note,
+                "random_weights": e.weights_note == "random weights",
+                "evaluation_rollouts": e.n_windows,
+                "seconds": round(e.seconds, 3),
+                "checkpoint": e.checkpoint,
+                "horizons": [row.__dict__ for row in e.rows],
+                "decoder_loss": e.decoder_losses,
+                "decoder_val_loss": [list(v) for v in e.decoder_val],
+                "transition_loss": e.transition_losses,
+                "transition_val_loss": [list(v) for v in e.transition_val],
+            }
+            for e in result.encoders
+        ],
+    }
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "nan" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+TABLE_COLUMNS = (
+    ("encoder", "encoder"),
+    ("k", "horizon"),
+    ("frames", "frames_ahead"),
+    ("cos model", "cosine_model"),
+    ("cos copy", "cosine_copy"),
+    ("nMSE model", "nmse_model"),
+    ("nMSE copy", "nmse_copy"),
+    ("PSNR model", "psnr_model"),
+    ("PSNR copy", "psnr_copy"),
+    ("PSNR ceiling", "psnr_ceiling"),
+    ("SSIM model", "ssim_model"),
+    ("SSIM copy", "ssim_copy"),
+    ("SSIM ceiling", "ssim_ceiling"),
+)
+
+
+def format_table(result: ComparisonResult, markdown: bool = True) -> str:
+    """The per-horizon table, one row per (encoder, horizon), plus notes on weights and terms."""
+    rows = []
+    for entry in result.table():
+        cells = []
+        for _, key in TABLE_COLUMNS:
+            v = entry[key]
+            cells.append(str(v) if isinstance(v, (int, str)) else _fmt(v, 2 if key.startswith("psnr") else 3))
+        rows.append(cells)
+    heads = [h for h, _ in TABLE_COLUMNS]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(heads)]
+    if markdown:
+        lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths)) + " |"]
+        lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    else:
+        lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths))]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    notes = [
+        "",
+        f"Source: {result.source} ({result.n_clips} clip(s), {result.n_frames} frames"
+        f"{', with actions' if result.has_actions else ''}); the last "
+        f"{result.settings.val_fraction:.0%} of every clip held out for evaluation.",
+        "model: the transition model's rollout; copy: \"nothing moves\" (repeat the last latent / frame); "
+        "ceiling: the decoder on the true latents.",
+    ]
+    for e in result.encoders:
+        notes.append(f"{e.info.label}: {e.weights_note}, {e.n_windows} evaluation rollouts, {e.seconds:.1f} s.")
+    if result.cancelled:
+        notes.append("Cancelled: only the encoders above finished.")
+    return "\n".join(lines + notes) + "\n"
+
+
+# ---------------------------------------------------------------- charts
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: points (xs, ys), a legend label, a colour and a style ("solid", "dashed", "dotted")."""
+
+    label: str
+    xs: Sequence[float]
+    ys: Sequence[float]
+    color: tuple[int, int, int]
+    style: str = "solid"
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    raw = (hi - lo) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks = []
+    t = start
+    while t <= hi + step * 0.5:
+        ticks.append(round(t, 10))
+        t += step
+    return ticks
+
+
+def _tick_label(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000 or abs(v) < 0.01:
+        return f"{v:.1e}"
+    return f"{v:.3g}"
+
+
+def _draw_line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], color: tuple[int, int, int], style: str) -> None:
+    if style == "solid":
+        draw.line(pts, fill=color, width=2)
+        return
+    on, off = (9, 6) if style == "dashed" else (2, 5)
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        length = math.hypot(x1 - x0, y1 - y0)
+        pos = 0.0
+        while pos < length:
+            a, b = pos / length, min(pos + on, length) / length
+            draw.line([(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a), (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)], fill=color, width=2)
+            pos += on + off
+
+
+def line_chart(
+    series: Sequence[Series],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    size: tuple[int, int] = (760, 460),
+    markers: bool = True,
+) -> np.ndarray:
+    """Draw a line chart with axes, ticks, grid and a legend. Returns uint8 [H, W, 3]."""
+    width, height = size
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    f_title, f_axis, f_tick = font(17), font(14), font(12)
+    legend_w = min(260, max([10] + [int(draw.textlength(s.label, font=f_tick)) for s in series]) + 40)
+    left, right, top, bottom = 70, width - legend_w - 20, 50, height - 55
+    finite = [(x, y) for s in series for x, y in zip(s.xs, s.ys) if math.isfinite(x) and math.isfinite(y)]
+    xs = [p[0] for p in finite] or [0.0, 1.0]
+    ys = [p[1] for p in finite] or [0.0, 1.0]
+    xt, yt = _nice_ticks(min(xs), max(xs)), _nice_ticks(min(ys), max(ys))
+    x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return (left + (x - x0) / (x1 - x0 or 1) * (right - left), bottom - (y - y0) / (y1 - y0 or 1) * (bottom - top))
+
+    draw.text((left, 10), title, fill=(0, 0, 0), font=f_title)
+    for t in yt:
+        _, yy = px(x0, t)
+        draw.line([(left, yy), (right, yy)], fill=(228, 228, 228))
+        label = _tick_label(t)
+        draw.text((left - 8 - draw.textlength(label, font=f_tick), yy - 7), label, fill=(60, 60, 60), font=f_tick)
+    for t in xt:
+        xx, _ = px(t, y0)
+        draw.line([(xx, top), (xx, bottom)], fill=(238, 238, 238))
+        label = _tick_label(t)
+        draw.text((xx - draw.textlength(label, font=f_tick) / 2, bottom + 6), label, fill=(60, 60, 60), font=f_tick)
+    draw.rectangle([left, top, right, bottom], outline=(0, 0, 0))
+    draw.text(((left + right) / 2 - draw.textlength(xlabel, font=f_axis) / 2, bottom + 26), xlabel, fill=(0, 0, 0), font=f_axis)
+    ylab = Image.new("RGBA", (int(draw.textlength(ylabel, font=f_axis)) + 4, 20), (255, 255, 255, 0))
+    ImageDraw.Draw(ylab).text((2, 0), ylabel, fill=(0, 0, 0), font=f_axis)
+    ylab = ylab.rotate(90, expand=True)
+    img.paste(ylab, (8, int((top + bottom) / 2 - ylab.height / 2)), ylab)
+    for s in series:
+        pts = [px(x, y) for x, y in zip(s.xs, s.ys) if math.isfinite(x) and math.isfinite(y)]
+        if len(pts) > 1:
+            _draw_line(draw, pts, s.color, s.style)
+        if markers and len(pts) < 40:
+            for x, y in pts:
+                draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=s.color)
+    ly = top
+    for s in series:
+        _draw_line(draw, [(right + 14, ly + 8), (right + 40, ly + 8)], s.color, s.style)
+        draw.text((right + 46, ly), s.label, fill=(0, 0, 0), font=f_tick)
+        ly += 20
+    return np.asarray(img)
+
+
+def metric_chart(result: ComparisonResult, metric: str) -> np.ndarray:
+    """Chart of one metric ("cosine", "nmse", "psnr", "ssim") against frames ahead, every encoder."""
+    key, title, ylabel, _ = next(p for p in PLOTS if p[0] == metric)
+    series = []
+    for i, e in enumerate(result.encoders):
+        color = PALETTE[i % len(PALETTE)]
+        xs = [r.frames_ahead for r in e.rows]
+        series.append(Series(f"{e.info.label}", xs, [getattr(r, f"{key}_model") for r in e.rows], color, "solid"))
+        series.append(Series(f"{e.info.label}: copy", xs, [getattr(r, f"{key}_copy") for r in e.rows], color, "dashed"))
+        if hasattr(e.rows[0] if e.rows else None, f"{key}_ceiling"):
+            series.append(Series(f"{e.info.label}: ceiling", xs, [getattr(r, f"{key}_ceiling") for r in e.rows], color, "dotted"))
+    return line_chart(series, title, "frames ahead", ylabel)
+
+
+def _smooth(values: Sequence[float], n: int = 200) -> tuple[list[float], list[float]]:
+    v = np.asarray(values, np.float64)
+    if len(v) == 0:
+        return [], []
+    k = max(1, len(v) // n)
+    m = len(v) // k * k
+    xs = (np.arange(m).reshape(-1, k).mean(1) + 1).tolist()
+    return xs, v[:m].reshape(-1, k).mean(1).tolist()
+
+
+def loss_chart(result: ComparisonResult, part: str = "transition") -> np.ndarray:
+    """Training (solid) and held-out (dashed) loss per step of ``part``, every encoder (log10 scale)."""
+    series = []
+    for i, e in enumerate(result.encoders):
+        color = PALETTE[i % len(PALETTE)]
+        losses = e.transition_losses if part == "transition" else e.decoder_losses
+        val = e.transition_val if part == "transition" else e.decoder_val
+        xs, ys = _smooth(losses)
+        series.append(Series(f"{e.info.label}: train", xs, [math.log10(max(y, 1e-12)) for y in ys], color))
+        if val:
+            series.append(
+                Series(f"{e.info.label}: held out", [s for s, _ in val], [math.log10(max(v, 1e-12)) for _, v in val], color, "dashed")
+            )
+    what = "latent MSE (normalised)" if part == "transition" else "pixel MSE"
+    return line_chart(series, f"{part.capitalize()} training loss", "step", f"log10 {what}", markers=False)
+
+
+def rollout_grid(result: ComparisonResult, cell: int = 128) -> np.ndarray:
+    """Real vs decoded rollouts per encoder as one labelled grid (uint8 [H, W, 3])."""
+    from ..render.grid import WARN_COLOR, LABEL_COLOR, labelled_grid, resize
+
+    rows: list[tuple[str, list[np.ndarray]]] = []
+    captions: list[list[str]] = []
+    colors = []
+    for e in result.encoders:
+        ro = e.rollout
+        if not ro or not ro.get("real"):
+            continue
+        name = e.info.label
+        for key, what in (("real", "real"), ("ceiling", "decoded truth"), ("predicted", "rollout")):
+            cells = []
+            for img in ro[key]:
+                h, w = img.shape[:2]
+                s = cell / max(h, w)
+                cells.append(resize(img, (max(1, int(h * s)), max(1, int(w * s)))))
+            rows.append((f"{name}\n{what}", cells))
+            captions.append([f"frame {f}" for f in ro["frames"]])
+            colors.append(WARN_COLOR if e.weights_note == "random weights" else LABEL_COLOR)
+    if not rows:
+        raise ValueError("no rollouts to draw")
+    title = "Rollouts on held-out frames (clip 1): real, decoder on true latents, world-model rollout"
+    return labelled_grid(rows, captions=captions, title=title, row_label_colors=colors)
+
+
+def write_report(result: ComparisonResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write report.json, table.md, plots/*.png and rollouts.png under ``out_dir``; returns the paths."""
+    out = Path(out_dir)
+    plots = out / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["json"] = out / "report.json"
+    paths["json"].write_text(json.dumps(result_to_json(result), indent=1, allow_nan=True))
+    paths["table"] = out / "table.md"
+    paths["table"].write_text(format_table(result, markdown=True))
+    if result.encoders:
+        for metric, *_ in PLOTS:
+            p = plots / f"{metric}.png"
+            Image.fromarray(metric_chart(result, metric)).save(p)
+            paths[f"plot_{metric}"] = p
+        for part in ("decoder", "transition"):
+            p = plots / f"loss_{part}.png"
+            Image.fromarray(loss_chart(result, part)).save(p)
+            paths[f"plot_loss_{part}"] = p
+        paths["rollouts"] = out / "rollouts.png"
+        Image.fromarray(rollout_grid(result)).save(paths["rollouts"])
+    return paths
