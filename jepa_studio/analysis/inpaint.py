@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..encoders.base import encoder_label
 from ..errors import UsageError
 from .masked_prediction import MaskedPrediction, build_prediction, layer_norm_tokens
 from .masking import PixelMask, TokenGrid, token_mask
@@ -110,12 +111,6 @@ def fill_masked(
     return out
 
 
-def _label(encoder: Any) -> str:
-    name = str(getattr(encoder, "name", "encoder"))
-    if getattr(encoder, "pretrained", True) is False:
-        return f"{name} [random weights]"
-    return name
-
 
 def inpaint_prediction(
     encoder: Any,
@@ -157,7 +152,7 @@ def inpaint_prediction(
         )
     filled = fill_masked(frames, mask.frame_masks(frame_indices), fill, seed)
     device = getattr(encoder, "device", None)
-    with oom_guard(f"encoding {len(frames)} inpainted frames with {_label(encoder)}", device):
+    with oom_guard(f"encoding {len(frames)} inpainted frames with {encoder_label(encoder)}", device):
         full = reference if reference is not None else encoder.encode(frames, frame_indices)
         masked = encoder.encode(filled, frame_indices)
     grid = TokenGrid.from_features(full)

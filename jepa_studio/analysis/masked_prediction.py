@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..encoders.base import group_frame_indices
+from ..encoders.base import encoder_label, group_frame_indices
 from ..encoders.pixels import pad_to_tubelets
 from ..errors import UsageError
 from .masking import PixelMask, TokenGrid, token_ids, token_mask
@@ -429,12 +429,6 @@ def prepare_clip(
     return x, grid
 
 
-def _label(encoder: Any) -> str:
-    name = str(getattr(encoder, "name", "vjepa2"))
-    if getattr(encoder, "pretrained", True) is False:
-        return f"{name} [random weights]"
-    return name
-
 
 def encoder_masked_prediction(
     encoder: Any,
@@ -454,7 +448,7 @@ def encoder_masked_prediction(
 
     if not hasattr(encoder, "model") or not hasattr(getattr(encoder, "model"), "predictor"):
         raise UsageError(
-            f"{_label(encoder)} has no predictor: masked prediction needs a V-JEPA 2 encoder; "
+            f"{encoder_label(encoder, 'vjepa2')} has no predictor: masked prediction needs a V-JEPA 2 encoder; "
             "image encoders are compared by inpainting instead"
         )
     if tuple(mask.size) != tuple(frames.shape[1:3]):
@@ -465,13 +459,13 @@ def encoder_masked_prediction(
     x, grid = prepare_clip(encoder, frames, frame_indices)
     hidden = token_mask(mask, grid, threshold)
     meta = dict(
-        label=_label(encoder),
+        label=encoder_label(encoder, 'vjepa2'),
         frame_indices=grid.frame_indices,
         patch_size=grid.patch_size,
         input_size=grid.input_size,
         crop_box=grid.crop_box,
     )
-    with oom_guard(f"masked prediction with {_label(encoder)} on {len(frames)} frames", x.device):
+    with oom_guard(f"masked prediction with {encoder_label(encoder, 'vjepa2')} on {len(frames)} frames", x.device):
         return masked_prediction(encoder.model, x, hidden, include_leaky=include_leaky, **meta)
 
 

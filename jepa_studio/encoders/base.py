@@ -113,6 +113,12 @@ class Encoder(Protocol):
         ...
 
 
+def encoder_label(encoder: object, default: str = "encoder") -> str:
+    """An encoder's name for panes and exports, flagging random weights."""
+    name = str(getattr(encoder, "name", default))
+    return f"{name} [random weights]" if getattr(encoder, "pretrained", True) is False else name
+
+
 def group_frame_indices(
     frame_indices: Sequence[int], tubelet_size: int
 ) -> tuple[tuple[int, ...], ...]:

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from .base import PatchFeatures
-from .preprocess import Preprocessing, preprocess_frames
-from .vjepa2 import PreparedClip
+from .transformers_base import PreparedClip, TransformersEncoder, check_frame_indices
 
 
 def prefix_tokens(model: torch.nn.Module) -> int:
@@ -27,7 +25,7 @@ def prefix_tokens(model: torch.nn.Module) -> int:
     return 1 + int(getattr(model.config, "num_register_tokens", 0) or 0)
 
 
-class DinoEncoder:
+class DinoEncoder(TransformersEncoder):
     """DINOv2 / DINOv3: uint8 frames [T, H, W, 3] -> tokens [T, H/p, W/p, D] and CLS [T, D].
 
     Attributes
@@ -39,29 +37,8 @@ class DinoEncoder:
 
     tubelet_size = 1
 
-    def __init__(
-        self,
-        model: torch.nn.Module,
-        *,
-        name: str,
-        checkpoint: str,
-        pretrained: bool,
-        device: torch.device,
-        dtype: torch.dtype,
-        preprocessing: Preprocessing,
-        trained_preprocessing: Preprocessing,
-        batch_size: int = 16,
-    ) -> None:
-        self.model = model
-        self.name = name
-        self.checkpoint = checkpoint
-        self.pretrained = pretrained
-        self.device = torch.device(device)
-        self.dtype = dtype
-        self.preprocessing = preprocessing
-        self.trained_preprocessing = trained_preprocessing
-        patch = model.config.patch_size
-        self.patch_size = int(patch if isinstance(patch, int) else patch[0])
+    def __init__(self, model: torch.nn.Module, *, batch_size: int = 16, **kwargs) -> None:
+        super().__init__(model, **kwargs)
         self.num_prefix = prefix_tokens(model)
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
@@ -71,16 +48,6 @@ class DinoEncoder:
     def window(self) -> int:
         """Frames per forward pass (the batch size; the name the extractor uses for every encoder)."""
         return self.batch_size
-
-    @property
-    def dim(self) -> int:
-        """D, the token dimension."""
-        return int(self.model.config.hidden_size)
-
-    def prepare(self, frames: np.ndarray, device: torch.device | str | None = None) -> PreparedClip:
-        """uint8 frames [T, H, W, 3] -> normalised float32 pixels [T, 3, H', W'] on ``device``."""
-        x, box = preprocess_frames(frames, self.patch_size, self.preprocessing, device or self.device)
-        return PreparedClip(x, box)
 
     @torch.inference_mode()
     def forward_window(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,10 +65,7 @@ class DinoEncoder:
         """Encode prepared pixels [T, 3, H, W] in batches of ``batch_size`` frames."""
         pixels = clip.pixels
         n = pixels.shape[0]
-        if frame_indices is None:
-            frame_indices = range(n)
-        if len(frame_indices) != n:
-            raise ValueError("frame_indices must have one index per frame")
+        frame_indices = check_frame_indices(n, frame_indices)
         if n == 0:
             raise ValueError("no frames to encode")
         tokens, cls = [], []
@@ -121,18 +85,3 @@ class DinoEncoder:
             crop_box=clip.crop_box,
             cls=torch.cat(cls, dim=0),
         )
-
-    def encode(self, frames: np.ndarray, frame_indices: Sequence[int] | None = None) -> PatchFeatures:
-        """uint8 frames [T, H, W, 3] -> PatchFeatures: tokens float32 [T, h, w, D], cls [T, D]."""
-        from .vjepa2 import concat_features
-
-        if frame_indices is None:
-            frame_indices = range(len(frames))
-        if len(frame_indices) != len(frames):
-            raise ValueError("frame_indices must have one index per frame")
-        b = self.batch_size
-        parts = [
-            self.encode_prepared(self.prepare(frames[s : s + b]), frame_indices[s : s + b])
-            for s in range(0, len(frames), b)
-        ]
-        return parts[0] if len(parts) == 1 else concat_features(parts)

@@ -25,7 +25,7 @@ from .base import Encoder
 from .device import pick_device, pick_dtype
 from .loading import ResolvedCheckpoint, build_model, config_class, is_hub_id, resolve_checkpoint
 from .pixels import PixelEncoder
-from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
+from .preprocess import Preprocessing
 
 PIXEL_ENCODERS = {"pixels": 1, "pixels-tubelet": 2}
 

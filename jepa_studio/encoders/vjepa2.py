@@ -23,23 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import types
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-import numpy as np
 import torch
 
 from .base import PatchFeatures, group_frame_indices
 from .pixels import pad_to_tubelets
-from .preprocess import Preprocessing, preprocess_frames
-
-
-@dataclass(frozen=True)
-class PreparedClip:
-    """Frames ready for the model: ``pixels`` float [T, 3, H, W] (normalised) and the crop box."""
-
-    pixels: torch.Tensor
-    crop_box: tuple[int, int, int, int]
+from .transformers_base import PreparedClip, TransformersEncoder, check_frame_indices
 
 
 def _grid_position_ids(self: torch.nn.Module, x: torch.Tensor, masks: torch.Tensor | None = None):
@@ -106,7 +96,7 @@ def tokens_to_grid(hidden: torch.Tensor, steps: int, height: int, width: int) ->
     return hidden.reshape(b, steps, height, width, d)
 
 
-class VJepa2Encoder:
+class VJepa2Encoder(TransformersEncoder):
     """V-JEPA 2's video encoder: uint8 frames [T, H, W, 3] -> tokens [ceil(T/2), H/16, W/16, D].
 
     Attributes
@@ -119,29 +109,8 @@ class VJepa2Encoder:
 
     tubelet_size = 2
 
-    def __init__(
-        self,
-        model: torch.nn.Module,
-        *,
-        name: str,
-        checkpoint: str,
-        pretrained: bool,
-        device: torch.device,
-        dtype: torch.dtype,
-        preprocessing: Preprocessing,
-        trained_preprocessing: Preprocessing,
-        window: int = 16,
-    ) -> None:
-        self.model = model
-        self.name = name
-        self.checkpoint = checkpoint
-        self.pretrained = pretrained
-        self.device = torch.device(device)
-        self.dtype = dtype
-        self.preprocessing = preprocessing
-        self.trained_preprocessing = trained_preprocessing
-        patch = model.config.patch_size
-        self.patch_size = int(patch if isinstance(patch, int) else patch[0])
+    def __init__(self, model: torch.nn.Module, *, window: int = 16, **kwargs) -> None:
+        super().__init__(model, **kwargs)
         self.tubelet_size = int(model.config.tubelet_size)
         self.window = window
         install_rope_grid(model)
@@ -157,16 +126,6 @@ class VJepa2Encoder:
             raise ValueError(f"window must be a positive multiple of {self.tubelet_size} frames, not {value}")
         self._window = int(value)
 
-    @property
-    def dim(self) -> int:
-        """D, the token dimension."""
-        return int(self.model.config.hidden_size)
-
-    def prepare(self, frames: np.ndarray, device: torch.device | str | None = None) -> PreparedClip:
-        """uint8 frames [T, H, W, 3] -> normalised float32 pixels [T, 3, H', W'] on ``device``."""
-        x, box = preprocess_frames(frames, self.patch_size, self.preprocessing, device or self.device)
-        return PreparedClip(x, box)
-
     @torch.inference_mode()
     def forward_window(self, pixels: torch.Tensor) -> torch.Tensor:
         """One forward pass: pixels [T, 3, H, W] (T a multiple of 2) -> float32 tokens [T/2, h, w, D]."""
@@ -181,10 +140,7 @@ class VJepa2Encoder:
         """Encode prepared pixels in windows of ``window`` frames (odd ends padded by repetition)."""
         pixels = clip.pixels
         n = pixels.shape[0]
-        if frame_indices is None:
-            frame_indices = range(n)
-        if len(frame_indices) != n:
-            raise ValueError("frame_indices must have one index per frame")
+        frame_indices = check_frame_indices(n, frame_indices)
         if n == 0:
             raise ValueError("no frames to encode")
         parts = []
@@ -204,35 +160,3 @@ class VJepa2Encoder:
             crop_box=clip.crop_box,
         )
 
-    def encode(self, frames: np.ndarray, frame_indices: Sequence[int] | None = None) -> PatchFeatures:
-        """uint8 frames [T, H, W, 3] -> PatchFeatures, tokens float32 [ceil(T/2), h, w, D].
-
-        ``frame_indices`` (length T, default 0..T-1) are the frames' source indices; time
-        step t covers ``frame_indices[2t:2t+2]``. Frames are preprocessed one window at a
-        time, so memory does not grow with T beyond the frames and tokens themselves.
-        """
-        if frame_indices is None:
-            frame_indices = range(len(frames))
-        if len(frame_indices) != len(frames):
-            raise ValueError("frame_indices must have one index per frame")
-        if len(frames) <= self.window:
-            return self.encode_prepared(self.prepare(frames), frame_indices)
-        parts = [
-            self.encode_prepared(self.prepare(frames[s : s + self.window]), frame_indices[s : s + self.window])
-            for s in range(0, len(frames), self.window)
-        ]
-        return concat_features(parts)
-
-
-def concat_features(parts: Sequence[PatchFeatures]) -> PatchFeatures:
-    """Concatenate PatchFeatures of consecutive clips (same encoder and grid) along time."""
-    from dataclasses import replace
-
-    first = parts[0]
-    cls = None if first.cls is None else torch.cat([p.cls for p in parts], dim=0)
-    return replace(
-        first,
-        tokens=torch.cat([p.tokens for p in parts], dim=0),
-        frame_indices=tuple(g for p in parts for g in p.frame_indices),
-        cls=cls,
-    )

@@ -101,6 +101,8 @@ class MaskedVariant:
     mean_cosine, mean_l1: over every hidden token of the clip (NaN when nothing is hidden).
     n_hidden: hidden tokens in the clip.
     summary: one line, as :meth:`MaskedPrediction.summary` writes it.
+    tokens: float16 torch [T', h, w, D], the layer-normed context + predicted tokens (kept for
+        non-leaky variants, so a decoder trained on layer-normed tokens can decode them), or None.
     """
 
     variant: str
@@ -113,6 +115,7 @@ class MaskedVariant:
     mean_l1: float
     n_hidden: int
     summary: str
+    tokens: Any = field(default=None, repr=False, compare=False)
 
     def step_scores(self, t: int) -> tuple[float, float, int]:
         """(mean cosine, mean L1, hidden tokens) of time step ``t``."""
@@ -194,6 +197,8 @@ def has_predictor(encoder: Any) -> bool:
 
 def render_variant(prediction: Any, pca: Any, channels: tuple[int, int, int] = (0, 1, 2)) -> MaskedVariant:
     """uint8 maps of every time step of a :class:`~jepa_studio.analysis.masked_prediction.MaskedPrediction`."""
+    import torch
+
     from ..render.colormap import apply_colormap
 
     cosine = prediction.cosine.numpy().astype(np.float32)
@@ -212,6 +217,7 @@ def render_variant(prediction: Any, pca: Any, channels: tuple[int, int, int] = (
         mean_l1=float(prediction.mean_l1),
         n_hidden=int(prediction.n_hidden),
         summary=prediction.summary(),
+        tokens=None if prediction.leaky else prediction.combined.detach().to("cpu", dtype=torch.float16),
     )
     return out
 
@@ -242,7 +248,8 @@ def compute_masked_view(
     check: called between stages; raises :class:`Cancelled` when the request is stale.
     """
     from ..analysis.inpaint import inpaint_prediction
-    from ..analysis.masked_prediction import _label, masked_prediction, prepare_clip
+    from ..analysis.masked_prediction import masked_prediction, prepare_clip
+    from ..encoders.base import encoder_label
     from ..analysis.pca import fit_pca
     from ..encoders.device import oom_guard
 
@@ -263,7 +270,7 @@ def compute_masked_view(
         if features is not None and tuple(features.grid) == tuple(hidden.shape) and len(frame_list) <= getattr(encoder, "window", 0):
             full = features.tokens  # one window: the same pass as the predictor's targets
         meta = dict(
-            label=_label(encoder), frame_indices=grid.frame_indices, patch_size=grid.patch_size,
+            label=encoder_label(encoder, 'vjepa2'), frame_indices=grid.frame_indices, patch_size=grid.patch_size,
             input_size=grid.input_size, crop_box=grid.crop_box,
         )
         if not hidden.any():
