@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from ..errors import JepaStudioError
 
@@ -20,9 +20,16 @@ from ..errors import JepaStudioError
 COMMANDS: tuple[str, ...] = ("export", "extract", "mask", "compare")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (no usage dump), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser: ``jepa-studio SUBCOMMAND ...``."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="jepa-studio",
         description="See what V-JEPA 2, DINOv2 and DINOv3 learned, on your own videos. "
         "Without a subcommand, opens the studio window (optionally on VIDEO).",

@@ -14,7 +14,9 @@ from ..errors import UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from . import ArgumentParser
+
+    parser = ArgumentParser(
         prog="jepa-studio",
         description="The JEPA Studio window: scrub a video and compare what encoders see. "
         "Headless subcommands: jepa-studio --help.",

@@ -25,3 +25,13 @@ def test_encoder_lists():
     assert parse_encoder_list(" pixels, pixels-tubelet,,pixels ") == ["pixels", "pixels-tubelet"]
     with pytest.raises(UsageError):
         parse_encoder_list(" , ")
+
+
+def test_argparse_errors_are_one_line(capsys):
+    from jepa_studio.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--out", "x.png"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and "required: video" in err and "usage:" not in err
