@@ -158,6 +158,9 @@ class StudioEngine:
         self.video_path: Path | None = None
         self._last_view: ViewRequest | None = None
         self.encode_count = 0  # encoder forward passes run (tests, benchmarks)
+        self._deferred: list[Callable[[CancelToken], None]] = []
+        #: called (on the calling thread) by :meth:`cancel`: long jobs of other features stop
+        self.cancel_listeners: list[Callable[[], None]] = []
         self._io = Lane("jepa-studio-io", on_error=self._lane_error)
         self._gpu = Lane(
             "jepa-studio-gpu",
@@ -282,16 +285,31 @@ class StudioEngine:
         frames = req.frames
         renders = {n: self._renders.get(self._render_key(req, n, frames)) for n in req.encoders}
         missing = [n for n, r in renders.items() if r is None]
-        generation = self._gpu.submit(lambda token: self._view_job(token, req, missing))
+        generation = self._gpu.submit(lambda token: self._view_job_then_deferred(token, req, missing))
         for name, rendered in renders.items():
             if rendered is not None:
                 ready[name] = rendered.pane(generation, name, req.playhead)
         return generation, ready
 
     def cancel(self) -> None:
-        """Cancel the GPU lane's current work (view, prefetch or export)."""
+        """Cancel the GPU lane's current work (view, prefetch, export, training)."""
         self._gpu.cancel()
+        for listener in list(self.cancel_listeners):
+            listener()
+        self._flush_deferred()
         self._deliver(Progress("cancelled", 1, 1))
+
+    def _view_job_then_deferred(self, token: CancelToken, req: ViewRequest, missing: Sequence[str]) -> None:
+        try:
+            self._view_job(token, req, missing)
+        finally:
+            self._flush_deferred()
+
+    def _flush_deferred(self) -> None:
+        with self._lock:
+            jobs, self._deferred = self._deferred, []
+        for job in jobs:
+            self._gpu.submit_task(job)
 
     def _view_job(self, token: CancelToken, req: ViewRequest, missing: Sequence[str]) -> None:
         if not missing or req.video_key != self.video_key:
@@ -407,6 +425,20 @@ class StudioEngine:
 
         Errors other than :class:`Cancelled` are delivered as :class:`ErrorReport`.
         """
+        self._gpu.submit_task(job)
+
+    def gpu_busy_elsewhere(self) -> bool:
+        """True when a view request or a task waits on the GPU lane (a long job should yield)."""
+        return self._gpu.has_pending()
+
+    def defer_gpu_task(self, job: Callable[[CancelToken], None]) -> None:
+        """Queue ``job`` on the GPU lane *after* the view request waiting now, if one waits
+        (else like :meth:`submit_gpu_task`): a long job (training) that yields in slices lets
+        the panes update between slices while keeping the single GPU worker."""
+        with self._lock:
+            if self._gpu._latest is not None:
+                self._deferred.append(job)
+                return
         self._gpu.submit_task(job)
 
     def clip_pixels(self, frames: Sequence[int], holder: list | None = None) -> np.ndarray:

@@ -162,6 +162,9 @@ class MainWindow(QMainWindow):
         from .masking_panel import MaskingController
 
         self.masking = MaskingController(self)
+        from .world_panel import WorldController
+
+        self.world = WorldController(self)
 
     # -- building -------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -681,6 +684,8 @@ class MainWindow(QMainWindow):
         self.app_settings.set_device(self.session.device)
         self.app_settings.mark_started()
         self.masking.save_state()
+        self.world.save_state()
+        self.world.shutdown(timeout=5.0)  # training stops; its last checkpoint is written
         sync = getattr(self.store, "sync", None)
         if sync is not None:
             sync()

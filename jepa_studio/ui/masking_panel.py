@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -299,6 +298,8 @@ class MaskingController(QObject):
             "leaky_error": MaskedPane("error", 1),
         }
         self._shown: list[MaskedPane] = []
+        #: ``listener(on)`` called after mask mode turns on or off (other features' panes)
+        self.mode_listeners: list[Callable[[bool], None]] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(30)  # coalesces the events of one command (a preset, a load)
@@ -543,6 +544,8 @@ class MaskingController(QObject):
                 self.window.remove_pane(pane)
             self._shown = []
             self.panel.busy.hide()
+        for listener in list(self.mode_listeners):
+            listener(on)
 
     def set_tool(self, tool: str) -> None:
         self.painter.set_tool(tool)

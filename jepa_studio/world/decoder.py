@@ -25,7 +25,10 @@ class DecoderConfig:
 
     dim: token dimension D; grid: (h, w) tokens; patch_size: pixels per token side;
     tubelet_size: frames per latent; out_size: (H, W) of the decoded frames (the encoder's
-    input size); hidden: channels after the 1x1 input conv; n_res: residual blocks.
+    input size); hidden: channels after the 1x1 input conv; n_res: residual blocks;
+    target: the tokens the models read, ``"raw"`` (the encoder's output) or ``"layer_norm"``
+    (``F.layer_norm`` over D with no affine, the space V-JEPA 2's predictor predicts in, so
+    masked predictions can be decoded); see :func:`prepare_tokens`.
     """
 
     dim: int
@@ -35,6 +38,11 @@ class DecoderConfig:
     out_size: tuple[int, int]
     hidden: int = 128
     n_res: int = 2
+    target: str = "raw"
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"decoder target must be one of {TARGETS}, not {self.target!r}")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,6 +53,24 @@ class DecoderConfig:
         data["grid"] = tuple(data["grid"])
         data["out_size"] = tuple(data["out_size"])
         return cls(**data)
+
+
+#: what a decoder can be trained on: raw tokens, or per-token layer-normed ones (no affine)
+TARGETS = ("raw", "layer_norm")
+
+
+def prepare_tokens(tokens: torch.Tensor, target: str = "raw") -> torch.Tensor:
+    """Raw encoder tokens [..., D] -> the tokens a model with ``target`` reads (float32).
+
+    ``"layer_norm"``: ``F.layer_norm(tokens, (D,))`` with no weight or bias, as V-JEPA 2's
+    predictor was trained to predict; ``"raw"``: unchanged.
+    """
+    x = tokens.detach().float()
+    if target == "layer_norm":
+        return F.layer_norm(x, (x.shape[-1],))
+    if target != "raw":
+        raise ValueError(f"decoder target must be one of {TARGETS}, not {target!r}")
+    return x
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -171,7 +197,9 @@ def target_frames(
     return x.reshape(len(features.frame_indices), k, *x.shape[1:])
 
 
-def decoder_config_for(features: PatchFeatures, hidden: int = 128, n_res: int = 2) -> DecoderConfig:
+def decoder_config_for(
+    features: PatchFeatures, hidden: int = 128, n_res: int = 2, target: str = "raw"
+) -> DecoderConfig:
     """A :class:`DecoderConfig` matching ``features``' grid, dim, patch and tubelet size."""
     _, h, w = features.grid
     return DecoderConfig(
@@ -182,6 +210,7 @@ def decoder_config_for(features: PatchFeatures, hidden: int = 128, n_res: int = 
         out_size=tuple(features.input_size),
         hidden=hidden,
         n_res=n_res,
+        target=target,
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..encoders.base import PatchFeatures
-from .decoder import LatentDecoder, decoder_config_for, target_frames
+from .decoder import LatentDecoder, decoder_config_for, prepare_tokens, target_frames
 from .latents import LatentStats, split_point, step_actions
 from .transition import TransitionConfig, TransitionModel
 
@@ -99,17 +99,22 @@ class WorldModel:
         depth: int = 4,
         heads: int = 4,
         with_transition: bool = True,
+        target: str = "raw",
     ) -> "WorldModel":
         """New untrained models for ``features`` (one or more clips of one encoder).
 
         Latent stats are fitted on the training part of each clip (all but the last
         ``val_fraction`` of its time steps). ``action_dim`` is the per-frame action size
         (0: no actions); the model's action input is ``action_dim * frameskip * tubelet``.
+        ``target``: ``"raw"`` tokens or ``"layer_norm"`` ed ones (decode V-JEPA 2's masked
+        predictions); both models read :meth:`prepare` d tokens.
         """
         first = features[0]
-        stats = LatentStats.fit([f.tokens[: split_point(f.grid[0], val_fraction)] for f in features])
+        stats = LatentStats.fit(
+            [prepare_tokens(f.tokens[: split_point(f.grid[0], val_fraction)], target) for f in features]
+        )
         torch.manual_seed(seed)
-        decoder = LatentDecoder(decoder_config_for(first, hidden=decoder_hidden))
+        decoder = LatentDecoder(decoder_config_for(first, hidden=decoder_hidden, target=target))
         transition = None
         if with_transition:
             _, h, w = first.grid
@@ -134,15 +139,27 @@ class WorldModel:
     def device(self) -> torch.device:
         return next(self.decoder.parameters()).device
 
+    @property
+    def target(self) -> str:
+        """``"raw"`` or ``"layer_norm"``: which tokens the models were trained on."""
+        return self.decoder.config.target
+
+    def prepare(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Raw encoder tokens [..., D] -> normalised model input (layer-normed first when
+        :attr:`target` is ``"layer_norm"``), float32 on the tokens' device."""
+        return self.stats.normalize(prepare_tokens(tokens, self.target))
+
     def decode_tokens(self, tokens: torch.Tensor) -> np.ndarray:
         """Decode raw (un-normalised) token grids [T, h, w, D] -> uint8 frames [T * tubelet, H, W, 3].
 
         Works for any grid of this encoder's tokens: reconstructions of encoded frames, or a
-        grid whose hidden tokens were replaced by predicted ones (masked prediction).
+        grid whose hidden tokens were replaced by predicted ones (masked prediction). With
+        ``target == "layer_norm"`` the tokens may be raw or already layer-normed (layer norm
+        is idempotent up to its epsilon), e.g. V-JEPA 2's context + predicted tokens.
         """
         from .decoder import to_uint8_frames
 
-        z = self.stats.normalize(tokens.detach().float().to(self.device))
+        z = self.prepare(tokens.detach().float().to(self.device))
         return to_uint8_frames(self.decoder.decode(z))
 
     def to(self, device: torch.device | str) -> "WorldModel":
@@ -189,7 +206,7 @@ def prepare_sequence(
     frames: uint8 [T, H, W, 3] source frames (``rows`` maps source index -> row; default identity).
     actions: float [T, A] per source frame (``actions[i]`` acts between frames i and i+1).
     """
-    z = world.stats.normalize(features.tokens.detach().float().cpu())
+    z = world.prepare(features.tokens.detach().float().cpu())
     target = None
     if frames is not None:
         target = (target_frames(frames, features, rows) * 255).round().to(torch.uint8)
