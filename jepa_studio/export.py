@@ -12,11 +12,11 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .analysis.pca import PatchPCA, fit_pca
+from .analysis.pca import PatchPCA, fit_frame_bases, fit_pca
 from .encoders import Encoder, PatchFeatures, load_encoder
 from .errors import Cancelled, UsageError
 from .render.grid import WARN_COLOR, LABEL_COLOR, labelled_grid, place_map, resize
-from .video import Video, write_video
+from .video import Video, save_image, write_video
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 VIDEO_SUFFIXES = (".mp4", ".gif", ".webm")
@@ -50,19 +50,18 @@ class PcaView:
     def rgb(self, features: PatchFeatures, basis: PatchPCA | None = None) -> np.ndarray:
         """uint8 [T', h, w, 3] PCA colours; ``basis`` (if given) is used for every time step."""
         if basis is None and self.basis == "frame":
-            steps = []
-            previous = None
-            for t in range(features.tokens.shape[0]):
-                frame_tokens = features.tokens[t]
-                pca = fit_pca(
-                    frame_tokens, self.n_components,
-                    foreground_threshold=self.foreground_threshold, align_to=previous,
-                )
-                steps.append(pca.to_rgb(frame_tokens, channels=self.channels))
-                previous = pca
-            return np.stack(steps)
+            return self.frame_rgb(features)[0]
         basis = basis or self.fit(features)
         return basis.to_rgb(features, channels=self.channels)
+
+    def frame_rgb(self, features: PatchFeatures, reference: PatchPCA | None = None) -> tuple[np.ndarray, PatchPCA]:
+        """One basis per time step, each sign-aligned to the one before (the first to
+        ``reference``): uint8 [T', h, w, 3] and the last step's basis."""
+        bases = fit_frame_bases(
+            features, self.n_components, foreground_threshold=self.foreground_threshold, reference=reference
+        )
+        rgb = np.stack([b.to_rgb(features.tokens[t], channels=self.channels) for t, b in enumerate(bases)])
+        return rgb, bases[-1]
 
 
 def resolve_encoders(encoders: Sequence[str | Encoder], device: str | None = None) -> list[Encoder]:
@@ -174,7 +173,8 @@ def comparison_video_frames(
 
     Frames are encoded in windows of ``window`` (even, so tubelets never straddle two
     windows). The PCA basis of each encoder is fitted on the first window and kept for the
-    whole range, so colours are stable in time. Yields uint8 [H, W, 3] frames.
+    whole range, so colours are stable in time; with ``view.basis == "frame"`` each time
+    step gets its own basis, sign-aligned to the previous one. Yields uint8 [H, W, 3] frames.
     """
     frames = _check_frames(video, frames)
     encoders = resolve_encoders(encoders)
@@ -188,6 +188,10 @@ def comparison_video_frames(
         per_encoder = []
         for k, encoder in enumerate(encoders):
             features = encoder.encode(clip, chunk)
+            if view.basis == "frame":  # per time step, chained across windows
+                rgb, bases[k] = view.frame_rgb(features, reference=bases[k])
+                per_encoder.append((features, rgb))
+                continue
             if bases[k] is None:
                 bases[k] = view.fit(features)
             per_encoder.append((features, view.rgb(features, bases[k])))
@@ -228,21 +232,10 @@ def export_comparison(
     if not out.parent.exists():
         raise UsageError(f"the folder {str(out.parent)!r} does not exist")
     if suffix in IMAGE_SUFFIXES:
-        from PIL import Image
-
         image = comparison_image(video, encoders, frames, view, progress=progress, cancel=cancel)
-        tmp = out.with_name(f".{out.stem}.partial{suffix}")
-        Image.fromarray(image).save(tmp)
-        os.replace(tmp, out)
-        return out
+        return save_image(out, image)
     fps = (video.fps or 24.0) / max(1, _step_of(frames))
-    tmp = out.with_name(f".{out.stem}.partial{suffix}")
-    try:
-        write_video(tmp, comparison_video_frames(video, encoders, frames, view, progress=progress, cancel=cancel), fps)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return write_video(out, comparison_video_frames(video, encoders, frames, view, progress=progress, cancel=cancel), fps)
 
 
 def _step_of(frames: Sequence[int]) -> int:

@@ -117,3 +117,17 @@ def test_cli_bad_file_from_a_real_process(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "notes.mp4" in proc.stderr
+
+
+def test_video_export_honours_the_per_frame_basis(video_path):
+    from jepa_studio.export import comparison_video_frames
+
+    with open_video(video_path) as video:
+        clip_basis = list(comparison_video_frames(video, _encoders()[:1], range(6), PcaView(basis="clip"), cell_width=96, window=4))
+        frame_basis = list(comparison_video_frames(video, _encoders()[:1], range(6), PcaView(basis="frame"), cell_width=96, window=4))
+        feats = _encoders()[0].encode(video.clip(0, 4), range(4))
+    assert len(frame_basis) == len(clip_basis) == 6
+    assert any(not np.array_equal(a, b) for a, b in zip(clip_basis, frame_basis))
+    # each frame's map is its own time step's PCA: a uniform two-colour split at the moving edge
+    expected = PcaView(basis="frame").rgb(feats)
+    assert expected.shape[0] == 4

@@ -10,7 +10,6 @@ frames with the hidden pixels filled in (:mod:`.inpaint`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -203,29 +202,3 @@ def mask_comparison_frames(
             yield labelled_grid([("", [resize(src, cell)] + cells)], [f"frame {f}"] + labels, gap=4, font_size=12)
         if progress:
             progress(k + 1, n_clips)
-
-
-def save_image(image: np.ndarray, out: Path) -> None:
-    """Write uint8 [H, W, 3] to ``out`` atomically (a partial file is never left behind)."""
-    from PIL import Image
-
-    out = Path(out)
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
-    try:
-        Image.fromarray(image).save(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_frames(out: Path, frames: Iterator[np.ndarray], fps: float) -> None:
-    """Write a video of ``frames`` to ``out`` atomically."""
-    from ..video import write_video
-
-    out = Path(out)
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
-    try:
-        write_video(tmp, frames, fps)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -446,7 +446,13 @@ def encoder_masked_prediction(
     """
     from ..encoders.device import oom_guard
 
-    if not hasattr(encoder, "model") or not hasattr(getattr(encoder, "model"), "predictor"):
+    model = getattr(encoder, "model", None)
+    if model is not None and hasattr(model, "predictor") and model.predictor is None:
+        raise UsageError(
+            f"{encoder_label(encoder, 'vjepa2')}: its checkpoint holds no predictor weights; masked prediction "
+            "needs the full V-JEPA 2 checkpoint (encoder and predictor)"
+        )
+    if getattr(model, "predictor", None) is None:
         raise UsageError(
             f"{encoder_label(encoder, 'vjepa2')} has no predictor: masked prediction needs a V-JEPA 2 encoder; "
             "image encoders are compared by inpainting instead"

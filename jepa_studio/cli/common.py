@@ -27,7 +27,8 @@ def parse_frame_range(text: str | None, n_frames: int, default: str = "0:32:4") 
     except ValueError:
         raise UsageError(f"bad frame range {text!r}: START, STOP and STEP must be whole numbers") from None
     if len(parts) == 1 and values[0] is not None:
-        values = [values[0], values[0] + 1, None]
+        one = values[0] + n_frames if values[0] < 0 else values[0]
+        values = [one, one + 1, None]
     if values[2] is not None and values[2] <= 0:
         raise UsageError(f"bad frame range {text!r}: STEP must be positive")
     frames = range(*slice(*values).indices(n_frames))

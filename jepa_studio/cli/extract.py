@@ -97,6 +97,13 @@ def extract_video_features(
 
     out = Path(out)
     win = _window_size(encoder, window)
+    if getattr(encoder, "window", win) != win and int(getattr(encoder, "tubelet_size", 1)) > 1:
+        # a video encoder's attention spans one forward pass: chunks of ``win`` frames must
+        # also be single passes, or the features would not be what was asked for
+        raise UsageError(
+            f"{encoder.name} runs forward passes of {encoder.window} frames; load it with "
+            f"window={win} (jepa-studio extract --window {win}) to extract with {win}-frame passes"
+        )
     k = int(getattr(encoder, "tubelet_size", 1))
     total = len(frames)
     steps = sum(-(-min(win, total - s) // k) for s in range(0, total, win))
@@ -237,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
         preprocessing="crop" if args.crop else "full",
         random_weights=args.random_weights,
         resolution=args.resolution,
+        window=args.window,
     )
     with open_video(args.video) as video:
         frames = parse_frame_range(args.frames, len(video), default="::1")

@@ -23,8 +23,6 @@ from ..analysis.mask_export import (  # noqa: F401 - re-exported for older calle
     mask_comparison_image,
     overlay_mask,
     run_encoder,
-    save_image,
-    write_frames,
 )
 from .common import add_device_argument, parse_encoder_list, parse_frame_range, progress_bar
 
@@ -61,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..export import IMAGE_SUFFIXES, VIDEO_SUFFIXES, resolve_encoders
-    from ..video import open_video
+    from ..video import open_video, save_image, write_video
 
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -86,12 +84,12 @@ def run(args: argparse.Namespace) -> int:
                         "narrow --frames, or write a video"
                     )
                 image = mask_comparison_image(video, encoders, frames, settings, columns=args.columns)
-                save_image(image, out)
+                save_image(out, image)
             else:
                 window = max(2, args.window - args.window % 2)
                 step = frames[1] - frames[0] if len(frames) > 1 else 1
                 fps = (video.fps or 24.0) / max(1, step)
-                write_frames(out, mask_comparison_frames(video, encoders, frames, settings, window, progress), fps)
+                write_video(out, mask_comparison_frames(video, encoders, frames, settings, window, progress), fps)
     print(out, file=sys.stdout)
     return 0
 

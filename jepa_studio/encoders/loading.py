@@ -263,6 +263,22 @@ def _quiet_transformers() -> Any:
     return restore
 
 
+def _check_loaded_weights(model: torch.nn.Module, family: str, folder: Path, missing: list[str]) -> torch.nn.Module:
+    """Refuse a checkpoint whose encoder weights are incomplete (transformers would fill the
+    gaps with random values, silently); a V-JEPA 2 checkpoint without its predictor still
+    encodes, but its model gets ``predictor = None`` so masked prediction says why it cannot run."""
+    predictor = [k for k in missing if k.startswith("predictor.")] if family == "vjepa2" else []
+    encoder = [k for k in missing if k not in predictor]
+    if encoder:
+        raise EncoderError(
+            f"{folder} lacks {len(encoder)} of the model's weights (e.g. {encoder[0]}): the checkpoint is "
+            "incomplete or of another architecture; save it again with save_pretrained"
+        )
+    if predictor:
+        model.predictor = None
+    return model
+
+
 def build_model(
     family: str,
     config: dict[str, Any] | Any,
@@ -292,7 +308,8 @@ def build_model(
             model.config.jepa_studio_random_init = True
             model = model.to(dtype=dtype)
         else:
-            model = cls.from_pretrained(str(folder), dtype=dtype, use_safetensors=True)
+            model, info = cls.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, output_loading_info=True)
+            model = _check_loaded_weights(model, family, folder, list(info.get("missing_keys", [])))
     except (OSError, ValueError, RuntimeError, TypeError, KeyError, SafetensorError) as error:
         where = folder if folder is not None and not random_weights else "its config"
         raise EncoderError(

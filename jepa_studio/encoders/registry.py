@@ -216,6 +216,12 @@ def _folder_preprocessing(resolved: ResolvedCheckpoint, info: CheckpointInfo | N
     return full, base
 
 
+def _check_window(window: int | None, family: str) -> None:
+    """Refuse a bad window before any model is built (building can take minutes)."""
+    if window is not None and (window < 1 or (family == "vjepa2" and window % 2)):
+        raise EncoderError(f"window must be a positive{' even' if family == 'vjepa2' else ''} number of frames, not {window}")
+
+
 def load_encoder(
     name_or_path: str,
     device: torch.device | str | None = None,
@@ -281,6 +287,7 @@ def load_encoder(
     if random_weights and info is not None and not path.exists():
         # The real architecture from known hyper-parameters: no hub needed.
         family, checkpoint, pretrained = info.family, info.hub_id, False
+        _check_window(window, family)
         model = build_model(family, dict(info.hyper), random_weights=True, dtype=dt, device=dev)
         default, trained = info.preprocessing, info.trained_preprocessing
         name = info.name
@@ -296,6 +303,7 @@ def load_encoder(
         if random_weights:
             restore_cfg = config_class(family).from_pretrained(str(resolved.folder))
             config = restore_cfg
+        _check_window(window, family)
         model = build_model(family, config, folder=resolved.folder, random_weights=random_weights, dtype=dt, device=dev)
         default, trained = _folder_preprocessing(resolved, info)
         name = info.name if info is not None else family
@@ -305,8 +313,6 @@ def load_encoder(
         prep = _mode_preprocessing(default, trained, patch, preprocessing or "full", resolution)  # type: ignore[arg-type]
     else:
         prep = preprocessing if resolution is None else replace(preprocessing, short_side=int(resolution))
-    if window is not None and (window < 1 or (family == "vjepa2" and window % 2)):
-        raise EncoderError(f"window must be a positive{' even' if family == 'vjepa2' else ''} number of frames, not {window}")
     common = dict(name=name, checkpoint=checkpoint, pretrained=pretrained, device=dev, dtype=dt,
                   preprocessing=prep, trained_preprocessing=trained)
     if family == "vjepa2":

@@ -191,8 +191,8 @@ class MaskError:
 
 
 def has_predictor(encoder: Any) -> bool:
-    """True for V-JEPA 2 encoders (their model carries the predictor)."""
-    return hasattr(getattr(encoder, "model", None), "predictor")
+    """True for V-JEPA 2 encoders whose checkpoint carries the predictor."""
+    return getattr(getattr(encoder, "model", None), "predictor", None) is not None
 
 
 def render_variant(prediction: Any, pca: Any, channels: tuple[int, int, int] = (0, 1, 2)) -> MaskedVariant:
@@ -421,10 +421,9 @@ class MaskingEngine:
         from ..analysis.mask_export import (
             mask_comparison_frames,
             mask_comparison_image,
-            save_image,
-            write_frames,
         )
         from ..export import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+        from ..video import save_image, write_video
 
         out = Path(out)
         suffix = out.suffix.lower()
@@ -443,12 +442,12 @@ class MaskingEngine:
                 image = mask_comparison_image(video, [encoder], frames, settings, columns=columns)
                 if cancel():
                     raise Cancelled("export cancelled")
-                save_image(image, out)
+                save_image(out, image)
             else:
                 window = max(2, len(frames) + len(frames) % 2)
                 step = frames[1] - frames[0] if len(frames) > 1 else 1
                 fps = (getattr(video, "fps", 0.0) or 24.0) / max(1, step)
-                write_frames(out, mask_comparison_frames(video, [encoder], frames, settings, window, progress, cancel=cancel), fps)
+                write_video(out, mask_comparison_frames(video, [encoder], frames, settings, window, progress, cancel=cancel), fps)
             return out
 
         return self.engine.run_task(f"exporting {out.name}", fn)

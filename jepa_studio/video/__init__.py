@@ -8,6 +8,6 @@
 
 from jepa_studio.video.info import VideoInfo
 from jepa_studio.video.reader import Video, open_video
-from jepa_studio.video.writer import write_video
+from jepa_studio.video.writer import save_image, write_video
 
-__all__ = ["Video", "VideoInfo", "open_video", "write_video"]
+__all__ = ["Video", "VideoInfo", "open_video", "save_image", "write_video"]

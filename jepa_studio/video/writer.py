@@ -57,7 +57,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     ``.mp4``: H.264 (libx264, yuv420p, ``crf``), odd sizes padded to even by repeating the
     last row/column. ``.webm``: VP9 (yuv420p, constant quality ``crf``). ``.gif``: one
     256-colour palette per frame, loops forever. Frames are consumed one at a time, so a
-    generator works and memory stays flat. A partly written file is removed on failure.
+    generator works and memory stays flat. The file appears at ``path`` only when complete:
+    on failure nothing is left and an existing file there is kept.
 
     Parameters
     ----------
@@ -89,8 +90,9 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     rate = _rate(fps)
     if not out.parent.is_dir():
         raise VideoError(f"Cannot write '{out.name}': folder '{out.parent}' does not exist.")
+    partial = _partial_path(out)
     try:
-        container = av.open(str(out), mode="w", options={"movflags": "+faststart"} if suffix == ".mp4" else {})
+        container = av.open(str(partial), mode="w", options={"movflags": "+faststart"} if suffix == ".mp4" else {})
     except (av.error.FFmpegError, OSError) as error:
         raise VideoError(f"Cannot create '{out.name}': {error}.") from None
     written = 0
@@ -116,16 +118,51 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
         for packet in stream.encode():
             container.mux(packet)
         container.close()
+        _replace(partial, out)
     except BaseException as error:
         try:
             container.close()
         except Exception:  # noqa: BLE001 - already failing; the original error matters
             pass
-        out.unlink(missing_ok=True)
         if isinstance(error, av.error.FFmpegError):
             raise VideoError(f"Encoding '{out.name}' failed after {written} frames: {error}.") from None
         raise
+    finally:
+        partial.unlink(missing_ok=True)
     return out
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write uint8 [H, W, 3] to ``path`` (PNG, JPEG ... by suffix).
+
+    Like :func:`write_video`, the file appears only when complete: an existing file at
+    ``path`` is kept if writing fails. Raises VideoError when the file cannot be written.
+    """
+    from PIL import Image
+
+    out = Path(path).expanduser()
+    partial = _partial_path(out)
+    try:
+        try:
+            Image.fromarray(np.ascontiguousarray(image)).save(partial)
+        except (OSError, ValueError) as error:
+            raise VideoError(f"Cannot write '{out}': {getattr(error, 'strerror', None) or error}.") from None
+        _replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return out
+
+
+def _partial_path(out: Path) -> Path:
+    """Where a file is written before it is complete: hidden, beside ``out``, same suffix."""
+    return out.with_name(f".{out.stem}.partial{out.suffix}")
+
+
+def _replace(partial: Path, out: Path) -> None:
+    try:
+        os.replace(partial, out)
+    except OSError as error:
+        raise VideoError(f"Cannot write '{out}': {error.strerror or error}.") from None
 
 
 def _add_stream(container: av.container.OutputContainer, suffix: str, rate: Fraction, first: np.ndarray, crf: int) -> av.video.stream.VideoStream:

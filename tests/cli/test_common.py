@@ -9,7 +9,7 @@ from jepa_studio.errors import UsageError
 @pytest.mark.parametrize(
     "text, n, expected",
     [("0:10:2", 100, range(0, 10, 2)), ("::50", 120, range(0, 120, 50)), ("90:", 100, range(90, 100)),
-     ("-5:", 100, range(95, 100)), ("7", 100, range(7, 8)), ("0:500:100", 250, range(0, 250, 100))],
+     ("-5:", 100, range(95, 100)), ("7", 100, range(7, 8)), ("-1", 100, range(99, 100)), ("0:500:100", 250, range(0, 250, 100))],
 )
 def test_frame_ranges_follow_slice_rules(text, n, expected):
     assert parse_frame_range(text, n) == expected

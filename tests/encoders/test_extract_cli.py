@@ -145,3 +145,20 @@ def test_progress_and_streaming_order(tmp_path) -> None:
     got = load_features(out)
     assert got.frame_indices == ((0,), (2,), (4,), (6,), (8,))
     assert torch.allclose(got.tokens[:, 0, 0, 0], torch.tensor([0, 20, 40, 60, 80]) / 255)
+
+
+def test_window_longer_than_the_default_is_one_forward_pass(tmp_path, save_tiny) -> None:
+    rng = np.random.default_rng(1)
+    path = tmp_path / "twenty.mp4"
+    write_video(path, (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(20)), fps=10)
+    folder = str(save_tiny("vjepa2"))
+    out = tmp_path / "w20.safetensors"
+    assert run_cli(str(path), "--encoder", folder, "--out", str(out), "--window", "20", "--resolution", "32") == 0
+    one_pass, clip = reference(folder, str(path), list(range(20)), resolution=32, window=20)
+    default, _ = reference(folder, str(path), list(range(20)), resolution=32)  # 16-frame passes
+    got = load_features(out).tokens
+    torch.testing.assert_close(got, one_pass.encode(clip).tokens, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(got, default.encode(clip).tokens, atol=1e-3)
+    with pytest.raises(UsageError, match="forward passes of 16 frames"):
+        with open_video(path) as v:
+            extract.extract_video_features(v, default, range(20), tmp_path / "x.safetensors", window=20)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import httpx2
 import pytest
 import torch
@@ -16,7 +18,7 @@ from huggingface_hub import errors as hub_errors
 from jepa_studio.encoders import loading
 from jepa_studio.encoders.loading import config_class, download_checkpoint, model_class
 from jepa_studio.encoders.registry import CHECKPOINTS, CheckpointInfo, list_encoders, load_encoder
-from jepa_studio.errors import EncoderError
+from jepa_studio.errors import EncoderError, UsageError
 
 
 def _response(status: int) -> httpx2.Response:
@@ -253,3 +255,31 @@ def test_pixel_encoders_still_load() -> None:
 def test_bad_window(save_tiny) -> None:
     with pytest.raises(EncoderError, match="positive even number of frames, not 3"):
         load_encoder(str(save_tiny("vjepa2")), device="cpu", window=3)
+
+
+def _drop_tensors(folder, prefix: str) -> None:
+    from safetensors.torch import load_file, save_file
+
+    path = next(folder.glob("*.safetensors"))
+    tensors = {k: v for k, v in load_file(str(path)).items() if not k.startswith(prefix)}
+    save_file(tensors, str(path), metadata={"format": "pt"})
+
+
+def test_vjepa2_folder_without_predictor_encodes_but_refuses_masked_prediction(save_tiny, frames):
+    from jepa_studio.analysis.masked_prediction import encoder_masked_prediction
+    from jepa_studio.analysis.masking import PixelMask
+
+    folder = save_tiny("vjepa2", marker=False)
+    _drop_tensors(folder, "predictor.")
+    encoder = load_encoder(str(folder), resolution=32)
+    clip = frames(4, 32, 32)
+    assert encoder.encode(clip).tokens.shape[:3] == (2, 2, 2)
+    with pytest.raises(UsageError, match="no predictor weights"):
+        encoder_masked_prediction(encoder, clip, PixelMask(np.ones((32, 32), bool)))
+
+
+def test_folder_with_missing_encoder_weights_is_refused(save_tiny):
+    folder = save_tiny("dinov2", marker=False)
+    _drop_tensors(folder, "encoder.layer.1.")
+    with pytest.raises(EncoderError, match="lacks .* weights"):
+        load_encoder(str(folder))

@@ -83,3 +83,34 @@ def test_bad_arguments(tmp_path: Path) -> None:
         write_video(tmp_path / "rate.mp4", _frames(2), fps=0)
     with pytest.raises(VideoError, match="does not exist"):
         write_video(tmp_path / "nowhere" / "clip.mp4", _frames(2), fps=25)
+
+
+def test_a_failed_write_keeps_the_existing_file_and_leaves_no_partial(tmp_path):
+    out = tmp_path / "keep.mp4"
+    good = [np.full((16, 16, 3), 100, np.uint8)] * 3
+    write_video(out, good, fps=5)
+    before = out.read_bytes()
+
+    def frames_then_a_bad_one():
+        yield good[0]
+        yield np.zeros((8, 8, 3), np.uint8)  # another size: refused mid-write
+
+    with pytest.raises(UsageError):
+        write_video(out, frames_then_a_bad_one(), fps=5)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
+
+
+def test_save_image_is_atomic_and_reports_unwritable_paths(tmp_path):
+    from jepa_studio.errors import VideoError
+    from jepa_studio.video import save_image
+
+    image = np.random.default_rng(0).integers(0, 256, (12, 20, 3), dtype=np.uint8)
+    out = save_image(tmp_path / "a.png", image)
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(out)), image)
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(VideoError, match="Cannot write"):
+        save_image(tmp_path / "folder.png", image)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "folder.png"]
