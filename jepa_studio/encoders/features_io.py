@@ -208,27 +208,33 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise UsageError(f"{path} is not a readable safetensors file ({error})") from None
     if meta.get("format") != FORMAT or "jepa_studio" not in meta:
         raise UsageError(f"{path} is a safetensors file but not a JEPA Studio features file")
-    return json.loads(meta["jepa_studio"])
+    try:
+        return json.loads(meta["jepa_studio"])
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path}: its JEPA Studio metadata is damaged ({error})") from None
 
 
 def load_features(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> PatchFeatures:
     """Read a features file written by :class:`FeatureWriter` / :func:`save_features`."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     meta = read_metadata(path)
-    with safe_open(str(path), framework="pt", device=str(device)) as f:
-        tokens = f.get_tensor("tokens")
-        cls = f.get_tensor("cls") if "cls" in f.keys() else None
-        idx = f.get_tensor("frame_indices").tolist()
-    return PatchFeatures(
-        tokens=tokens,
-        frame_indices=tuple(tuple(int(i) for i in row if i >= 0) for row in idx),
-        encoder=meta["encoder"],
-        checkpoint=meta["checkpoint"],
-        pretrained=bool(meta["pretrained"]),
-        patch_size=int(meta["patch_size"]),
-        tubelet_size=int(meta["tubelet_size"]),
-        input_size=tuple(meta["input_size"]),  # type: ignore[arg-type]
-        crop_box=tuple(meta["crop_box"]),  # type: ignore[arg-type]
-        cls=cls,
-    )
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as f:
+            tokens = f.get_tensor("tokens")
+            cls = f.get_tensor("cls") if "cls" in f.keys() else None
+            idx = f.get_tensor("frame_indices").tolist()
+        return PatchFeatures(
+            tokens=tokens,
+            frame_indices=tuple(tuple(int(i) for i in row if i >= 0) for row in idx),
+            encoder=meta["encoder"],
+            checkpoint=meta["checkpoint"],
+            pretrained=bool(meta["pretrained"]),
+            patch_size=int(meta["patch_size"]),
+            tubelet_size=int(meta["tubelet_size"]),
+            input_size=tuple(meta["input_size"]),  # type: ignore[arg-type]
+            crop_box=tuple(meta["crop_box"]),  # type: ignore[arg-type]
+            cls=cls,
+        )
+    except (KeyError, TypeError, ValueError, SafetensorError) as error:
+        raise UsageError(f"{path}: incomplete JEPA Studio features file ({type(error).__name__}: {error})") from None

@@ -79,3 +79,20 @@ def test_not_a_features_file(tmp_path) -> None:
     save_file({"w": torch.zeros(2)}, str(tmp_path / "b.safetensors"))
     with pytest.raises(UsageError, match="not a JEPA Studio features file"):
         load_features(tmp_path / "b.safetensors")
+
+
+def test_damaged_metadata_is_a_usage_error(tmp_path):
+    import json as _json
+
+    from safetensors.torch import save_file
+
+    from jepa_studio.encoders.features_io import FORMAT, load_features
+    from jepa_studio.errors import UsageError
+
+    bad_json = tmp_path / "bad_json.safetensors"
+    save_file({"tokens": torch.zeros(1, 1, 1, 2)}, str(bad_json), metadata={"format": FORMAT, "jepa_studio": "{nope"})
+    missing = tmp_path / "missing.safetensors"
+    save_file({"tokens": torch.zeros(1, 1, 1, 2)}, str(missing), metadata={"format": FORMAT, "jepa_studio": _json.dumps({"encoder": "x"})})
+    for path in (bad_json, missing):
+        with pytest.raises(UsageError, match=path.name):
+            load_features(path)
