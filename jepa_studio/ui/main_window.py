@@ -9,6 +9,7 @@ results come back through :class:`~jepa_studio.ui.bridge.EngineBridge`'s queued 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -50,6 +51,7 @@ from ..state import AppSettings, Session, VideoMeta
 from ..state.settings import SettingsStore
 from .bridge import EngineBridge
 from .controls import ControlPanel
+from .export_dialog import ExportRange, ask_export_range
 from .panes import EncoderPane, FramePane, Pane, PaneGrid
 from .qsettings_store import QSettingsStore
 from .timeline import Timeline
@@ -79,6 +81,17 @@ def _memory_text() -> str:
     except Exception:  # noqa: BLE001 - the status bar never fails
         pass
     return text
+
+
+def done_text(task: str, result: Path) -> str:
+    """The status-bar line for a finished background task (what happened, and where)."""
+    if task.startswith("saving world models"):
+        return f"saved checkpoint to {result}"
+    if task.startswith("writing the report"):
+        return f"wrote report to {result}"
+    if task.startswith("exporting"):
+        return f"exported to {result}"
+    return f"{task}: done ({result})"
 
 
 class MessageBar(QFrame):
@@ -140,7 +153,10 @@ class MainWindow(QMainWindow):
         self._current_frame: np.ndarray | None = None
         self._closed = False
         self.last_export: Path | None = None
+        self._sticky_until = 0.0  # a task's result line stays until then (progress won't replace it)
         self.ask_export_path: Callable[[], Path | None] = self._ask_export_path
+        #: ``(defaults) -> ExportRange | None`` for File > Export range… (tests replace it)
+        self.ask_export_range: Callable[[ExportRange], ExportRange | None] = self._ask_export_range
 
         self._build_central()
         self._build_dock()
@@ -263,6 +279,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open the &sample video", self.open_sample)
         file_menu.addSeparator()
         self.export_action = self._action(file_menu, "&Export current view…", self.export_view, QKeySequence("Ctrl+E"))
+        self.export_range_action = self._action(file_menu, "Export &range…", self.export_range, QKeySequence("Ctrl+Shift+R"))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self._refresh_recent_menu()
@@ -486,6 +503,8 @@ class MainWindow(QMainWindow):
         self.timeline.set_playhead(frame, self.session.clip_frames())
         if self.session.video is None:
             return
+        fps = self.session.video.fps or 0.0
+        self.frame_pane.set_title("Frame", f"frame {frame}" + (f" · {frame / fps:.2f} s" if fps else ""))
         image = self.engine.request_frame(frame)
         if image is not None:
             self._set_frame(image)
@@ -553,7 +572,8 @@ class MainWindow(QMainWindow):
             self.model_label.setText("models: " + (", ".join(Path(m).name for m in message.models) or "none loaded"))
         elif isinstance(message, TaskDone):
             self.last_export = Path(str(message.result))
-            self.statusBar().showMessage(f"exported {self.last_export}", 8000)
+            self.statusBar().showMessage(done_text(message.name, self.last_export), 8000)
+            self._sticky_until = time.monotonic() + 8.0
 
     def _on_video_opened(self, message: VideoOpened) -> None:
         self._pending_open.pop(message.request, None)
@@ -575,7 +595,7 @@ class MainWindow(QMainWindow):
             self.cancel_button.hide()
             if message.text.endswith("cancelled"):
                 self.statusBar().showMessage(message.text, 4000)
-            else:
+            elif time.monotonic() >= self._sticky_until:
                 self.statusBar().clearMessage()
             return
         self.progress.show()
@@ -586,7 +606,8 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, message.total)
             self.progress.setValue(message.done)
         self.progress.setFormat(f"{message.text} %p%" if message.total > 0 else message.text)
-        self.statusBar().showMessage(message.text)
+        if time.monotonic() >= self._sticky_until:
+            self.statusBar().showMessage(message.text)
 
     def show_error(self, text: str) -> None:
         """A clear message in the window; nothing else changes."""
@@ -650,6 +671,34 @@ class MainWindow(QMainWindow):
             step = -(-len(frames) // 8)
             frames = frames[::step]
         return frames
+
+    def _ask_export_range(self, defaults: ExportRange) -> ExportRange | None:
+        meta = self.session.video
+        return ask_export_range(self, defaults, meta.n_frames if meta else 0, meta.fps if meta else 0.0)
+
+    def export_range(self) -> int | None:
+        """File > Export range…: frames START:STOP:STEP (default: the clip window) as a video or
+        an image, through :func:`jepa_studio.export.export_comparison` like the CLI."""
+        s = self.session
+        if s.video is None:
+            self.show_error("Open a video before exporting.")
+            return None
+        clip = s.clip_frames()
+        step = clip[1] - clip[0] if len(clip) > 1 else 1
+        defaults = ExportRange(clip[0], clip[-1] + 1, step, s.video.path.with_suffix(".comparison.mp4"))
+        choice = self.ask_export_range(defaults)
+        if choice is None:
+            return None
+        frames = [f for f in choice.frames if 0 <= f < s.n_frames]
+        if not frames:
+            self.show_error(
+                f"Frames {choice.start}:{choice.stop}:{choice.step} select no frame of this video "
+                f"(it has {s.n_frames} frames: 0 to {s.n_frames - 1})."
+            )
+            return None
+        out = choice.path if choice.path.suffix else choice.path.with_suffix(".mp4")
+        self.stop()
+        return self.engine.export(out, s.encoders, frames, s.view, s.device, s.resolution)
 
     def export_view(self) -> int | None:
         """Ctrl+E: export the clip around the playhead as a labelled comparison (PNG) or video."""

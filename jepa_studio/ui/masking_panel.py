@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QToolBar,
@@ -58,7 +59,7 @@ from ..errors import JepaStudioError
 from ..state.mask import MaskDocument
 from . import theme
 from .mask_painter import MaskPainter
-from .panes import Pane, _wrap
+from .panes import Pane, _wrap, short_label
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -323,7 +324,13 @@ class MaskingController(QObject):
         self.panel = MaskingPanel()
         dock = QDockWidget("Masking", w)
         dock.setObjectName("maskingDock")
-        dock.setWidget(self.panel)
+        scroll = QScrollArea()  # the dock never forces the window taller than the screen
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.panel)
+        scroll.setMaximumWidth(320)
+        dock.setWidget(scroll)
         self.panel.setMaximumWidth(320)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
@@ -767,7 +774,8 @@ class MaskingController(QObject):
         covered = view.frame_indices[t]
         span = f"frame {covered[0]}" if len(covered) == 1 else f"frames {covered[0]}–{covered[-1]}"
         where = f"{span} ({t + 1}/{len(view.frame_indices)})"
-        label = view.label if "random" not in view.label else f'<span style="color:{theme.WARN}">{view.label}</span>'
+        short = short_label(view.label)
+        label = short if "random" not in view.label else f'<span style="color:{theme.WARN}">{short}</span>'
         p["full"].set_title(f"{label}: full encoding", f"layer-normed PCA · {where}")
         if not view.variants:
             for pane in self._shown:

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -73,7 +74,7 @@ from ..engine.world import (
 )
 from ..errors import JepaStudioError
 from . import theme
-from .panes import Pane, _wrap
+from .panes import Pane, _wrap, short_label
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -96,7 +97,9 @@ def _colour(i: int) -> str:
 
 
 def _label_html(label: str) -> str:
-    return f'<span style="color:{theme.WARN}">{label}</span>' if "random weights" in label else label
+    """A label for a pane title: paths shortened, random weights in orange."""
+    short = short_label(label)
+    return f'<span style="color:{theme.WARN}">{short}</span>' if "random weights" in label else short
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -167,33 +170,43 @@ def place(box: tuple[int, int, int, int], source: tuple[int, int], frame: tuple[
 
 
 class WorldPanel(QWidget):
-    """The World model dock's widgets (no logic: :class:`WorldController` drives them)."""
+    """The World model dock's widgets (no logic: :class:`WorldController` drives them).
+
+    A vertical splitter: the settings (encoders, data, model) scroll at the top; the run
+    controls, progress, live loss plot and pane options stay visible below.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        outer.addWidget(self.splitter)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer.addWidget(scroll)
+        scroll.setMinimumHeight(100)
+        self.splitter.addWidget(scroll)
         body = QWidget()
         scroll.setWidget(body)
         layout = QVBoxLayout(body)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(8)
+        layout.setContentsMargins(8, 6, 8, 4)
+        layout.setSpacing(6)
 
         enc = QGroupBox("Encoders")
         v = QVBoxLayout(enc)
+        v.setContentsMargins(6, 4, 6, 6)
         self.encoders = QListWidget()
-        self.encoders.setMaximumHeight(84)
+        self.encoders.setMaximumHeight(72)
         self.encoders.setToolTip("the window's encoders: one world model is trained per checked encoder")
         v.addWidget(self.encoders)
         layout.addWidget(enc)
 
         data = QGroupBox("Data")
         form = QFormLayout(data)
+        form.setVerticalSpacing(4)
         self.source = QComboBox()
         self.source.addItem("the open video", "video")
         self.source.addItem("pendulum simulator", "pendulum")
@@ -204,16 +217,20 @@ class WorldPanel(QWidget):
             box.setRange(0, 999_999)
             box.setToolTip(tip)
             box.setMinimumWidth(0)
+            box.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # room for the digits
             box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             row.addWidget(box)
         self.stride.setRange(1, 1000)
+        self.use_all = QPushButton("All")
+        self.use_all.setToolTip("train on every frame of the video")
+        self.use_all.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.use_all.setMaximumWidth(40)
+        row.addWidget(self.use_all)
         self.frames_row = QWidget()
         self.frames_row.setLayout(row)
+        self.frames_row.setToolTip("start, stop (excluded), stride")
         row.setContentsMargins(0, 0, 0, 0)
         form.addRow("Frames", self.frames_row)
-        self.use_all = QPushButton("All frames")
-        self.use_all.setToolTip("train on every frame of the video")
-        form.addRow(self.use_all)
         self.episodes = QSpinBox()
         self.episodes.setRange(1, 256)
         self.episodes.setValue(4)
@@ -226,14 +243,16 @@ class WorldPanel(QWidget):
         layout.addWidget(data)
 
         model = QGroupBox("Model")
-        form = QFormLayout(model)
+        grid = QGridLayout(model)
+        grid.setVerticalSpacing(4)
+        grid.setHorizontalSpacing(6)
 
         def spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
             box = QSpinBox()
             box.setRange(lo, hi)
             box.setValue(value)
             box.setToolTip(tip)
-            box.setMinimumWidth(60)
+            box.setMinimumWidth(44)
             box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             return box
 
@@ -242,41 +261,62 @@ class WorldPanel(QWidget):
         self.frameskip = spin(1, 64, 2, "data frames per step (even for V-JEPA 2 and other 2-frame tubelets)")
         self.steps = spin(1, 999_999, 300, "optimiser steps of the decoder, then of the transition model")
         self.seed = spin(0, 999_999, 0, "random seed (weights, batches, pendulum episodes)")
-        for text, box in (("History", self.history), ("Horizon", self.horizon), ("Frameskip", self.frameskip),
-                          ("Steps", self.steps), ("Seed", self.seed)):
-            form.addRow(text, box)
         self.size = QComboBox()
         for key in SIZES:
             self.size.addItem(key, key)
         self.size.setCurrentIndex(1)
-        form.addRow("Size", self.size)
+        self.size.setToolTip("width and depth of the decoder and the transition model")
+        self.size.setMinimumWidth(0)
+        self.size.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        for i, (text, box) in enumerate((("History", self.history), ("Horizon", self.horizon),
+                                         ("Frameskip", self.frameskip), ("Steps", self.steps),
+                                         ("Seed", self.seed), ("Size", self.size))):
+            label = QLabel(text)
+            label.setToolTip(box.toolTip())
+            grid.addWidget(label, i // 2, 2 * (i % 2))
+            grid.addWidget(box, i // 2, 2 * (i % 2) + 1)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         self.target = QComboBox()
         self.target.addItem("raw tokens", "raw")
         self.target.addItem("layer-normed tokens", "layer_norm")
         self.target.setToolTip(
             "layer-normed: the space V-JEPA 2's predictor predicts in, so masked predictions can be decoded"
         )
-        form.addRow("Decoder reads", self.target)
+        for combo in (self.target, self.source):  # never wider than the dock
+            combo.setMinimumWidth(0)
+            combo.setMinimumContentsLength(8)
+            combo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        grid.addWidget(QLabel("Decoder reads"), 3, 0, 1, 2)
+        grid.addWidget(self.target, 3, 2, 1, 2)
         layout.addWidget(model)
+        layout.addStretch(1)
 
+        # -- always visible: run controls, progress, loss plot, panes ----------------------
+        bottom = QWidget()
+        self.splitter.addWidget(bottom)
+        layout = QVBoxLayout(bottom)
+        layout.setContentsMargins(8, 4, 8, 6)
+        layout.setSpacing(6)
         buttons = QGridLayout()
+        buttons.setVerticalSpacing(4)
         self.train = QPushButton("Train")
         self.cancel = QPushButton("Cancel")
         self.resume = QPushButton("Resume")
         self.resume.setToolTip("continue from the last checkpoint up to Steps")
-        self.load = QPushButton("Load checkpoint…")
-        self.save = QPushButton("Save checkpoint…")
-        self.load.setText("Load…")
+        self.load = QPushButton("Load…")
         self.load.setToolTip("load a world-model checkpoint folder (or a folder of them)")
-        self.save.setText("Save…")
+        self.save = QPushButton("Save…")
         self.save.setToolTip("save the world models to a folder (safetensors + JSON)")
-        for i, b in enumerate((self.train, self.resume, self.cancel, self.load, self.save)):
+        for b in (self.train, self.resume, self.cancel, self.load, self.save):
             b.setMinimumWidth(0)
             b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         buttons.addWidget(self.train, 0, 0)
         buttons.addWidget(self.resume, 0, 1)
         buttons.addWidget(self.cancel, 0, 2)
-        buttons.addWidget(QLabel("Checkpoint"), 1, 0)
+        checkpoint = QLabel("Checkpoint")
+        checkpoint.setStyleSheet(f"color: {theme.MUTED};")
+        buttons.addWidget(checkpoint, 1, 0)
         buttons.addWidget(self.load, 1, 1)
         buttons.addWidget(self.save, 1, 2)
         layout.addLayout(buttons)
@@ -291,7 +331,7 @@ class WorldPanel(QWidget):
         layout.addWidget(self.status)
 
         self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(190)
+        self.plot.setMinimumHeight(120)
         self.plot.setLogMode(x=False, y=True)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "step")
@@ -300,16 +340,25 @@ class WorldPanel(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="7.5pt")
         self.legend.setBrush(pg.mkBrush(30, 31, 34, 200))
-        layout.addWidget(self.plot)
+        self.plot_empty = pg.TextItem("no losses yet:\ntrain, or load a checkpoint", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.plot.getViewBox().addItem(self.plot_empty, ignoreBounds=True)  # survives plot.clear()
+        self.plot_empty.setPos(0.5, 0.5)
+        layout.addWidget(self.plot, 1)
 
         panes = QGroupBox("Panes")
         form = QFormLayout(panes)
-        self.show_recon = QCheckBox("Reconstruction of the frame")
+        form.setVerticalSpacing(4)
+        self.show_recon = QCheckBox("Reconstruction")
+        self.show_recon.setToolTip("a pane with the decoder's reconstruction of the frame")
         self.show_recon.setChecked(True)
-        form.addRow(self.show_recon)
-        self.show_rollout = QCheckBox("Rollout from the playhead")
+        self.show_rollout = QCheckBox("Rollout")
+        self.show_rollout.setToolTip("panes with the rollout from the playhead beside the real future")
         self.show_rollout.setChecked(True)
-        form.addRow(self.show_rollout)
+        row = QHBoxLayout()
+        row.addWidget(self.show_recon)
+        row.addWidget(self.show_rollout)
+        row.addStretch(1)
+        form.addRow("Show", row)
         self.rollout_step = QSlider(Qt.Orientation.Horizontal)
         self.rollout_step.setRange(1, 4)
         self.rollout_step.setPageStep(1)
@@ -320,15 +369,22 @@ class WorldPanel(QWidget):
         row.addWidget(self.rollout_label)
         form.addRow("Step", row)
         self.episode = spin(1, 256, 1, "pendulum: the episode the rollout panes show")
-        form.addRow("Episode", self.episode)
         self.context_end = spin(0, 100_000, 8, "pendulum: the frame the context ends at")
-        form.addRow("Context to", self.context_end)
+        row = QHBoxLayout()
+        row.addWidget(self.episode, 1)
+        label = QLabel("context to")
+        label.setToolTip(self.context_end.toolTip())
+        row.addWidget(label)
+        row.addWidget(self.context_end, 1)
+        form.addRow("Episode", row)
         layout.addWidget(panes)
 
         self.compare = QPushButton("Compare encoders…")
         self.compare.setToolTip("train the same world model on every checked encoder and compare rollouts")
         layout.addWidget(self.compare)
-        layout.addStretch(1)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([220, 480])
 
 
 class ComparisonPanel(QWidget):
@@ -555,7 +611,10 @@ class WorldController(QObject):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             on = name in checked or name not in listed
             item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+            item.setToolTip(name)
             lst.addItem(item)
+        rows = min(max(lst.count(), 1), 4)  # as tall as its rows (up to 4), no empty space
+        lst.setFixedHeight(rows * max(lst.sizeHintForRow(0), 16) + 2 * lst.frameWidth() + 2)
 
     def chosen_encoders(self) -> tuple[str, ...]:
         """The checked encoders, in the window's order."""
@@ -845,6 +904,7 @@ class WorldController(QObject):
                 vx = np.asarray([v[0] for v in val], float)
                 vy = np.maximum(np.asarray([v[1] for v in val], float), 1e-12)
                 self._plot_items[key_val].setData(vx, vy)
+        self.panel.plot_empty.setVisible(not any(c.get(p, ((),))[0] for c in self.curves.values() for p in c))
 
     def plot_points(self, encoder: str, part: str, kind: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of a loss curve as drawn (tests)."""

@@ -1,0 +1,130 @@
+"""File > Export range…: choose START, STOP, STEP and the output file (its suffix picks the kind)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..export import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+EXPORT_FILTER = "MP4 video (*.mp4);;GIF (*.gif);;WebM video (*.webm);;PNG image (*.png);;JPEG image (*.jpg)"
+
+
+@dataclass(frozen=True)
+class ExportRange:
+    """Frames ``range(start, stop, step)`` (stop excluded, as the CLI's ``--frames START:STOP:STEP``)
+    written to ``path``: .png/.jpg give a labelled grid, .mp4/.gif/.webm a side-by-side video."""
+
+    start: int
+    stop: int
+    step: int
+    path: Path
+
+    @property
+    def frames(self) -> range:
+        return range(int(self.start), int(self.stop), max(1, int(self.step)))
+
+
+def describe(choice: ExportRange, fps: float) -> str:
+    """One line saying what the export will hold (for the dialog's hint)."""
+    n = len(choice.frames)
+    if n == 0:
+        return "the range selects no frame"
+    suffix = choice.path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        text = f"{n} frames → one image, a column per frame"
+        return text + (" (wide: a larger step gives fewer columns)" if n > 12 else "")
+    if suffix in VIDEO_SUFFIXES:
+        rate = (fps or 24.0) / max(1, choice.step)
+        return f"{n} frames → a {suffix[1:]} video, {n / rate:.1f} s at {rate:g} fps"
+    return "choose a .mp4, .gif, .webm, .png or .jpg file"
+
+
+class ExportRangeDialog(QDialog):
+    """A small dialog returning an :class:`ExportRange` (see :meth:`choice`)."""
+
+    def __init__(self, defaults: ExportRange, n_frames: int, fps: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export range")
+        self.fps = fps
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.start, self.stop, self.step = QSpinBox(), QSpinBox(), QSpinBox()
+        self.start.setRange(0, max(0, n_frames - 1))
+        self.stop.setRange(1, max(1, n_frames))
+        self.step.setRange(1, max(1, n_frames))
+        self.start.setToolTip("first frame")
+        self.stop.setToolTip("the range ends before this frame (as --frames START:STOP:STEP)")
+        self.step.setToolTip("every n-th frame")
+        self.start.setValue(defaults.start)
+        self.stop.setValue(defaults.stop)
+        self.step.setValue(defaults.step)
+        form.addRow("Start frame", self.start)
+        form.addRow("Stop frame (excluded)", self.stop)
+        form.addRow("Step", self.step)
+        row = QHBoxLayout()
+        self.path = QLineEdit(str(defaults.path))
+        self.path.setToolTip("the suffix chooses the kind: .mp4/.gif/.webm video, .png/.jpg image")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form.addRow("Save to", row)
+        layout.addLayout(form)
+        self.hint = QLabel()
+        self.hint.setStyleSheet("color: #8c8f94;")
+        self.hint.setWordWrap(True)
+        layout.addWidget(self.hint)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        for spin in (self.start, self.stop, self.step):
+            spin.valueChanged.connect(self._update_hint)
+        self.path.textChanged.connect(self._update_hint)
+        self._update_hint()
+        self.setMinimumWidth(460)
+
+    def choice(self) -> ExportRange:
+        """What the dialog shows now (a missing suffix becomes .mp4)."""
+        path = Path(self.path.text().strip() or "comparison.mp4").expanduser()
+        if not path.suffix:
+            path = path.with_suffix(".mp4")
+        return ExportRange(self.start.value(), self.stop.value(), self.step.value(), path)
+
+    def _update_hint(self) -> None:
+        choice = self.choice()
+        self.hint.setText(describe(choice, self.fps))
+        ok = len(choice.frames) > 0 and choice.path.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export range to", self.path.text(), EXPORT_FILTER)
+        if path:
+            self.path.setText(path)
+
+
+def ask_export_range(parent: QWidget, defaults: ExportRange, n_frames: int, fps: float) -> ExportRange | None:
+    """Show the dialog; the user's choice, or None when cancelled."""
+    dialog = ExportRangeDialog(defaults, n_frames, fps, parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.choice()
+
+
+__all__ = ["ExportRange", "ExportRangeDialog", "ask_export_range", "describe"]
