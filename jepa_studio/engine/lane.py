@@ -6,7 +6,11 @@ A :class:`Lane` runs jobs ``job(token)`` one at a time on its own thread. Two qu
   (requests coalesce while the user scrubs) and bumps the lane's generation, so the job
   already running sees ``token.cancelled`` at its next stage and stops;
 - *tasks* (:meth:`Lane.submit_task`): run in order and are never replaced (opening a
-  video, exports); :meth:`Lane.cancel` cancels them too.
+  video, exports); :meth:`Lane.cancel` cancels them too. A cancelled task is never dropped:
+  it still runs, with a token that says ``cancelled`` (it keeps the task generation it was
+  queued with), so every job reaches its own cleanup (a training run reports that it
+  ended, a deferred ``close()`` still closes). Jobs check ``token.cancelled`` first and
+  return early.
 
 Jobs call ``token.check()`` between stages (decode, encode, PCA, render); it raises
 :class:`Cancelled`, which the lane swallows. Any other exception goes to ``on_error``.
@@ -103,13 +107,27 @@ class Lane:
             return self.task_generation
 
     def cancel(self) -> None:
-        """Cancel the running job, the waiting request and every queued task."""
+        """Cancel the running job, the waiting request and every queued task.
+
+        Queued tasks stay queued: they run with a cancelled token (so they can clean up and
+        report that they ended) instead of silently vanishing.
+        """
         with self._cond:
             self.generation += 1
             self.task_generation += 1
             self._latest = None
-            self._tasks.clear()
             self._idle_wanted = False
+            self._cond.notify_all()
+
+    def supersede(self) -> None:
+        """Make the running latest-slot job (and the idle job) stale; tasks are not touched.
+
+        For when what the requests refer to changed under them (another video opened): the
+        running view or prefetch stops at its next stage, a waiting request still runs (and
+        finds out for itself that it is stale).
+        """
+        with self._cond:
+            self.generation += 1
             self._cond.notify_all()
 
     def has_pending(self) -> bool:

@@ -377,18 +377,21 @@ class MaskingEngine:
                 raise Cancelled("a newer mask request")
 
         check()
-        if req.video_key != self.engine.video_key:
+        src = self.engine.source()  # once: features and pixels come from the same video
+        if src is None or req.video_key != src.key:
             return
         self._deliver(Progress(f"masked prediction ({req.encoder})", 0, 0))
         try:
             holder: list = [None]
             encoder = self.engine.encoder(req.encoder, req.device, req.resolution)
             check()
-            features = self.engine.clip_features(token, req.encoder, req.frames, req.device, req.resolution, holder)
+            features = self.engine.clip_features(
+                token, req.encoder, req.frames, req.device, req.resolution, holder, source=src
+            )
             check()
             grid = TokenGrid.from_features(features)
             self._deliver(MaskGridReady(rid, req.encoder, grid, int(features.tubelet_size)))
-            pixels = self.engine.clip_pixels(req.frames, holder)
+            pixels = self.engine.clip_pixels(req.frames, holder, source=src)
             check()
             view = compute_masked_view(encoder, pixels, req, features, rid, check)
             self.compute_count += 1

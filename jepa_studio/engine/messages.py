@@ -17,13 +17,17 @@ from ..state.view import ViewSettings
 
 @dataclass(frozen=True)
 class VideoOpened:
-    """A video opened; ``request`` is the id :meth:`StudioEngine.open_video` returned."""
+    """A video opened; ``request`` is the id :meth:`StudioEngine.open_video` returned;
+    ``video_key`` is its key (what requests for it must carry: the GUI keeps this one
+    rather than reading :attr:`StudioEngine.video_key`, which changes before this message
+    is handled)."""
 
     request: int
     path: Path
     n_frames: int
     fps: float
     size: tuple[int, int]  # (width, height)
+    video_key: str = ""
 
 
 @dataclass(frozen=True)

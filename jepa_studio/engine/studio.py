@@ -49,6 +49,48 @@ from .messages import (
 
 Deliver = Callable[[object], None]
 
+#: session PCA bases kept (one per video, encoder, device, resolution and PCA settings)
+BASIS_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """The open video as one job sees it: taken once, under the engine's lock, at the start
+    of the job, so a video opened meanwhile never mixes into its caches.
+
+    video: the :class:`~jepa_studio.video.Video`; key: :attr:`StudioEngine.video_key` (frame
+    and render caches); path: its file (feature cache)."""
+
+    video: Any
+    key: str
+    path: Path | None
+
+    def __len__(self) -> int:
+        return len(self.video)
+
+
+def _owned(image: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous array that owns its memory (a row of a decoded clip is a
+    view that would keep the whole clip alive in the frame cache)."""
+    if image.base is not None or not image.flags.c_contiguous:
+        image = np.array(image, order="C", copy=True)
+    image.setflags(write=False)
+    return image
+
+
+def torch_device_type(device: Any) -> str:
+    """``"cpu"``, ``"cuda"``, ``"mps"``... of a torch device or device string."""
+    import torch
+
+    return torch.device(device).type
+
+
+def _on_cpu(feats: PatchFeatures) -> PatchFeatures:
+    """``feats`` with its tensors on the CPU (the feature cache never holds device memory)."""
+    if feats.tokens.device.type == "cpu" and (feats.cls is None or feats.cls.device.type == "cpu"):
+        return feats
+    return feats.to("cpu")
+
 
 @dataclass(frozen=True)
 class RenderedClip:
@@ -149,8 +191,9 @@ class StudioEngine:
         self._features = feature_cache if feature_cache is not None else FeatureCache()
         self._frames: LRUCache[tuple[str, int], np.ndarray] = LRUCache(frame_cache_size)
         self._renders: LRUCache[tuple, RenderedClip] = LRUCache(render_cache_size)
-        self._bases: dict[tuple, Any] = {}
-        self._encoders: dict[tuple[str, str], Encoder] = {}
+        self._bases: LRUCache[tuple, Any] = LRUCache(BASIS_CACHE_SIZE)
+        #: (name, resolved device, resolution) -> encoder; at most one instance per name
+        self._encoders: dict[tuple[str, str, int | None], Encoder] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._video: Any = None
@@ -187,6 +230,22 @@ class StudioEngine:
         """The open :class:`~jepa_studio.video.Video`, or None."""
         return self._video
 
+    def source(self) -> VideoSource | None:
+        """The open video, its key and path, taken together (None when no video is open).
+
+        A job takes this once at its start and passes it on, so everything it caches is
+        filed under the video it really read."""
+        with self._lock:
+            if self._video is None:
+                return None
+            return VideoSource(self._video, self.video_key, self.video_path)
+
+    def _require_source(self, source: VideoSource | None) -> VideoSource:
+        src = source if source is not None else self.source()
+        if src is None:
+            raise VideoError("open a video first")
+        return src
+
     def _lane_error(self, error: BaseException, generation: int) -> None:
         message, kind = describe_error(error)
         if kind == "internal":
@@ -215,16 +274,20 @@ class StudioEngine:
             except Exception as error:  # noqa: BLE001 - a file we cannot read is a user error
                 self._deliver(ErrorReport(f"cannot open {path.name}: {error}", "video", request))
                 return
+            key = _video_key(path)
             with self._lock:
+                # views and prefetch of the old video stop at their next stage; a request
+                # for the new key can only come after the swap, so after this bump
+                self._gpu.supersede()
                 old, self._video = self._video, video
                 self.video_path = path
-                self.video_key = _video_key(path)
+                self.video_key = key
                 self._last_view = None
             if old is not None:
                 # The GPU lane may still be reading the old video: close it after its queue.
                 self._gpu.submit_task(lambda _t: self._io.submit_task(lambda _u: old.close()))
             width, height = video.size
-            self._deliver(VideoOpened(request, path, len(video), float(video.fps), (int(width), int(height))))
+            self._deliver(VideoOpened(request, path, len(video), float(video.fps), (int(width), int(height)), key))
 
         self._io.submit_task(job)
         return request
@@ -234,21 +297,25 @@ class StudioEngine:
         return self._frames.get((self.video_key, int(frame)))
 
     def request_frame(self, frame: int) -> np.ndarray | None:
-        """The frame at once if cached; else None and :class:`FrameReady` follows (latest wins)."""
+        """The frame at once if cached; else None and :class:`FrameReady` follows (latest wins).
+
+        A frame outside the open video (the GUI asking with the previous video's playhead
+        just after another one opened) is quietly ignored: None, nothing follows."""
+        frame = int(frame)
         image = self.cached_frame(frame)
         if image is not None:
             return image
-        video, key = self._video, self.video_key
-        if video is None:
+        src = self.source()
+        if src is None or not 0 <= frame < len(src):
             return None
+        key = src.key
 
         def job(token: CancelToken) -> None:
             if key != self.video_key:
                 return
             image = self._frames.get((key, frame))
             if image is None:
-                image = np.ascontiguousarray(video[frame])
-                image.setflags(write=False)
+                image = _owned(src.video[frame])
                 self._frames.put((key, frame), image)
             token.check()
             self._deliver(FrameReady(key, frame, image))
@@ -312,47 +379,65 @@ class StudioEngine:
             self._gpu.submit_task(job)
 
     def _view_job(self, token: CancelToken, req: ViewRequest, missing: Sequence[str]) -> None:
-        if not missing or req.video_key != self.video_key:
-            return
-        video = self._video
+        src = self.source()
+        if not missing or src is None or req.video_key != src.key or req.n_frames != len(src):
+            return  # nothing to do, or a request for a video that is no longer open
         frames = req.frames
         clip_frames: list[np.ndarray | None] = [None]
-        for i, name in enumerate(missing):
-            token.check()
-            try:
-                rendered = self._render_clip(
-                    token, video, req, name, frames, clip_frames, progress=(i, len(missing))
-                )
-            except Cancelled:
-                raise
-            except Exception as error:  # noqa: BLE001 - shown in the pane, the others go on
-                message, kind = describe_error(error)
-                if kind == "internal":
-                    traceback.print_exception(error)
-                self._deliver(PaneError(token.generation, name, message, kind))
-                continue
-            token.check()
-            self._deliver(rendered.pane(token.generation, name, req.playhead))
-        self._deliver(Progress("ready", 1, 1))
+        started: list[bool] = [False]  # a busy Progress went out: end it, however the job ends
+        try:
+            for i, name in enumerate(missing):
+                token.check()
+                try:
+                    rendered = self._render_clip(
+                        token, src, req, name, frames, clip_frames, progress=(i, len(missing)), started=started
+                    )
+                except Cancelled:
+                    raise
+                except Exception as error:  # noqa: BLE001 - shown in the pane, the others go on
+                    message, kind = describe_error(error)
+                    if kind == "internal":
+                        traceback.print_exception(error)
+                    self._deliver(PaneError(token.generation, name, message, kind))
+                    continue
+                token.check()
+                self._deliver(rendered.pane(token.generation, name, req.playhead))
+        finally:
+            if started[0]:
+                self._deliver(Progress("ready", 1, 1))
 
     def _device_key(self, device: str) -> str:
-        return device or "auto"
+        """The device ``device`` resolves to ("auto" -> "cuda" / "mps" / "cpu")."""
+        from ..encoders.device import pick_device
+
+        try:
+            return str(pick_device(device or "auto"))
+        except Exception:  # noqa: BLE001 - an unavailable device: the loader says so
+            return str(device or "auto")
 
     def encoder(
         self, name: str, device: str = "auto", resolution: int | None = None, *, load: bool = True
     ) -> Encoder | None:
-        """The loaded encoder ``name`` on ``device`` (loads it when ``load``; GPU lane only)."""
+        """The loaded encoder ``name`` on ``device`` (loads it when ``load``; GPU lane only).
+
+        One instance per name is kept: loading ``name`` for another device or resolution
+        first drops the one loaded before (its memory is freed, not piled up)."""
         key = (name, self._device_key(device), resolution)
         enc = self._encoders.get(key)
         if enc is not None or not load:
             return enc
+        for other in [k for k in self._encoders if k[0] == name]:
+            del self._encoders[other]
         self._deliver(Progress(f"loading {name}", 0, 0))
-        loader = self._load
-        if loader is None:
-            from ..encoders import load_encoder as loader
-        kwargs = {} if resolution is None else {"resolution": int(resolution)}
-        enc = loader(name, device=None if device in ("", "auto") else device, **kwargs)
-        self._encoders[key] = enc
+        try:
+            loader = self._load
+            if loader is None:
+                from ..encoders import load_encoder as loader
+            kwargs = {} if resolution is None else {"resolution": int(resolution)}
+            enc = loader(name, device=None if device in ("", "auto") else device, **kwargs)
+            self._encoders[key] = enc
+        finally:
+            self._deliver(Progress(f"loading {name}", 1, 1))
         self._deliver(Status(str(enc.device), self.loaded_models()))
         return enc
 
@@ -376,45 +461,46 @@ class StudioEngine:
             return str(enc.device)
         return "-"
 
-    def _clip_pixels(self, video: Any, frames: tuple[int, ...], holder: list) -> np.ndarray:
+    def _clip_pixels(self, src: VideoSource, frames: tuple[int, ...], holder: list) -> np.ndarray:
         if holder[0] is None:
-            key = self.video_key
+            key = src.key
             images = [self._frames.get((key, f)) for f in frames]
             if any(im is None for im in images):
                 stride = frames[1] - frames[0] if len(frames) > 1 else 1
-                clip = video.clip(frames[0], len(frames), stride)
+                clip = src.video.clip(frames[0], len(frames), stride)
                 images = []
                 for f, im in zip(frames, clip):
-                    im = np.ascontiguousarray(im)
-                    im.setflags(write=False)
+                    im = _owned(im)  # a copy: a row of the clip would pin the whole clip
                     self._frames.put((key, f), im)
                     images.append(im)
             holder[0] = np.stack(images)
         return holder[0]
 
     def _features_for(
-        self, token: CancelToken, video: Any, req: ViewRequest, name: str, frames: tuple[int, ...], holder: list
+        self, token: CancelToken, src: VideoSource, req: ViewRequest, name: str, frames: tuple[int, ...], holder: list
     ) -> PatchFeatures:
-        return self._encode_clip(token, video, name, frames, req.device, req.resolution, holder)
+        return self._encode_clip(token, src, name, frames, req.device, req.resolution, holder)
 
     def _encode_clip(
         self,
         token: CancelToken,
-        video: Any,
+        src: VideoSource,
         name: str,
         frames: tuple[int, ...],
         device: str,
         resolution: int | None,
         holder: list,
     ) -> PatchFeatures:
+        """Features of ``frames`` of ``src`` (CPU tensors, as the feature cache keeps them)."""
         enc = self.encoder(name, device, resolution)
         assert enc is not None
-        key = FeatureKey.create(self.video_path or self.video_key, enc, frames)
+        token.check()  # loading may take long: another video or request may have come
+        key = FeatureKey.create(src.path or src.key, enc, frames)
         feats = self._features.get(key)
         if feats is None:
-            pixels = self._clip_pixels(video, frames, holder)
+            pixels = self._clip_pixels(src, frames, holder)
             token.check()
-            feats = enc.encode(pixels, list(frames))
+            feats = _on_cpu(enc.encode(pixels, list(frames)))
             self.encode_count += 1
             self._features.put(key, feats)
         return feats
@@ -441,11 +527,14 @@ class StudioEngine:
                 return
         self._gpu.submit_task(job)
 
-    def clip_pixels(self, frames: Sequence[int], holder: list | None = None) -> np.ndarray:
-        """uint8 [T, H, W, 3]: source ``frames`` of the open video (GPU lane only; uses the frame cache)."""
-        if self._video is None:
-            raise VideoError("open a video first")
-        return self._clip_pixels(self._video, tuple(int(f) for f in frames), holder if holder is not None else [None])
+    def clip_pixels(
+        self, frames: Sequence[int], holder: list | None = None, source: VideoSource | None = None
+    ) -> np.ndarray:
+        """uint8 [T, H, W, 3]: source ``frames`` of ``source`` (default: the open video; GPU
+        lane only; uses the frame cache). A job that reads several things passes the one
+        :meth:`source` it took at its start."""
+        src = self._require_source(source)
+        return self._clip_pixels(src, tuple(int(f) for f in frames), holder if holder is not None else [None])
 
     def clip_features(
         self,
@@ -455,44 +544,58 @@ class StudioEngine:
         device: str = "auto",
         resolution: int | None = None,
         holder: list | None = None,
+        source: VideoSource | None = None,
     ) -> PatchFeatures:
-        """Encoder ``name``'s features of source ``frames``, from the feature cache when the
-        panes already computed them (GPU lane only; loads the encoder if needed)."""
-        if self._video is None:
-            raise VideoError("open a video first")
+        """Encoder ``name``'s features of source ``frames`` of ``source`` (default: the open
+        video), from the feature cache when the panes already computed them (GPU lane only;
+        loads the encoder if needed). The tokens are on the encoder's device (the cache
+        keeps a CPU copy)."""
+        src = self._require_source(source)
         frames = tuple(int(f) for f in frames)
-        return self._encode_clip(token, self._video, name, frames, device, resolution, holder if holder is not None else [None])
+        feats = self._encode_clip(token, src, name, frames, device, resolution, holder if holder is not None else [None])
+        enc = self.encoder(name, device, resolution, load=False)
+        target = getattr(enc, "device", None)
+        return feats if target is None or torch_device_type(target) == "cpu" else feats.to(target)
 
     def _render_clip(
         self,
         token: CancelToken,
-        video: Any,
+        src: VideoSource,
         req: ViewRequest,
         name: str,
         frames: tuple[int, ...],
         holder: list,
         progress: tuple[int, int] | None = None,
+        started: list[bool] | None = None,
     ) -> RenderedClip:
         if progress is not None:
+            self.encoder(name, req.device, req.resolution)  # "loading" ends before "encoding" starts
+            token.check()
+            if started is not None:
+                started[0] = True
             self._deliver(Progress(f"encoding {name}", progress[0], progress[1]))
-        feats = self._features_for(token, video, req, name, frames, holder)
+        feats = self._features_for(token, src, req, name, frames, holder)
         token.check()
         view = req.view
         note = ""
         if view.map_kind == "pca":
             basis = None
             if view.basis == "session":
-                bkey = (req.video_key, name, req.device, maps.n_components_for(view.channels), view.foreground_threshold)
+                bkey = (
+                    req.video_key, name, self._device_key(req.device), req.resolution,
+                    maps.n_components_for(view.channels), view.foreground_threshold,
+                )
                 basis = self._bases.get(bkey)
                 if basis is None:
-                    basis = self._bases[bkey] = maps.fit_session_basis(feats, view)
+                    basis = maps.fit_session_basis(feats, view)
+                    self._bases.put(bkey, basis)
             images = maps.pca_maps(feats, view, basis)
         elif view.map_kind == "difference":
             images = maps.difference_maps(feats)
             if images.shape[0] == 0:
                 note = "temporal difference needs 2 time steps: use more frames per clip"
         else:
-            images, note = self._similarity(token, video, req, name, feats, holder)
+            images, note = self._similarity(token, src, req, name, feats, holder)
         images = np.ascontiguousarray(images)
         images.setflags(write=False)
         rendered = RenderedClip(feats.label, images, feats.frame_indices, feats.crop_box, feats.tubelet_size, note)
@@ -500,7 +603,7 @@ class StudioEngine:
         return rendered
 
     def _similarity(
-        self, token: CancelToken, video: Any, req: ViewRequest, name: str, feats: PatchFeatures, holder: list
+        self, token: CancelToken, src: VideoSource, req: ViewRequest, name: str, feats: PatchFeatures, holder: list
     ) -> tuple[np.ndarray, str]:
         query = req.view.query
         _, h, w = feats.grid
@@ -511,7 +614,7 @@ class StudioEngine:
         if qframes == req.frames:
             qfeats = feats
         else:
-            qfeats = self._features_for(token, video, req, name, qframes, [None])
+            qfeats = self._features_for(token, src, req, name, qframes, [None])
         vector = maps.query_vector(qfeats, x, y, qframe)
         if vector is None:
             return np.zeros((0, h, w, 3), np.uint8), "the clicked point is outside this encoder's crop"
@@ -520,7 +623,8 @@ class StudioEngine:
     # -- prefetch -------------------------------------------------------------------------
     def _prefetch(self, token: CancelToken) -> None:
         req = self._last_view
-        if req is None or req.video_key != self.video_key or self._video is None:
+        src = self.source()
+        if req is None or src is None or req.video_key != src.key or req.n_frames != len(src):
             return
         index = req.clip.clip_index(req.playhead)
         for neighbour in (index + 1, index - 1):
@@ -536,7 +640,7 @@ class StudioEngine:
                 if self._renders.get(self._render_key(req, name, frames)) is not None:
                     continue
                 try:
-                    self._render_clip(token, self._video, req, name, frames, holder)
+                    self._render_clip(token, src, req, name, frames, holder)
                 except Cancelled:
                     return
                 except Exception:  # noqa: BLE001 - the error shows when the user gets there
@@ -555,6 +659,9 @@ class StudioEngine:
             def progress(done: int, total: int) -> None:
                 self._deliver(Progress(name, int(done), int(total)))
 
+            if token.cancelled:  # cancelled while it waited in the queue
+                self._deliver(Progress(f"{name} cancelled", 1, 1))
+                return
             try:
                 result = fn(progress, lambda: token.cancelled)
             except Cancelled:
@@ -591,9 +698,10 @@ class StudioEngine:
 
         basis = view.basis if view.basis in ("clip", "frame") else "clip"
         pca_view = PcaView(basis=basis, channels=view.channels, foreground_threshold=view.foreground_threshold)
-        video = self._video
-        if video is None:
+        src = self.source()
+        if src is None:
             raise VideoError("open a video before exporting")
+        video = src.video
 
         def fn(progress: Callable[[int, int], None], cancel: Callable[[], bool]) -> object:
             encs = [self.encoder(name, device, resolution) for name in encoders]

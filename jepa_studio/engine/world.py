@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import re
 import threading
 import time
@@ -262,6 +263,17 @@ def data_key(data: DataSpec, video_path: Path | None) -> str:
     return f"{safe_name(stem)}-{digest}"
 
 
+def _write_json(path: Path, info: dict[str, Any]) -> None:
+    """Write ``info`` to ``path`` atomically (a temporary file, then a rename): a reader (or
+    a crash) never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps(info, indent=1))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_sidecar(folder: Path, encoder: str, settings: WorldSettings) -> None:
     """``studio.json`` beside a checkpoint: the session encoder, data and step settings."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -272,7 +284,7 @@ def write_sidecar(folder: Path, encoder: str, settings: WorldSettings) -> None:
         "horizon": settings.horizon,
         "resolution": settings.resolution,
     }
-    (folder / SIDECAR).write_text(json.dumps(info, indent=1))
+    _write_json(folder / SIDECAR, info)
 
 
 def read_sidecar(folder: Path) -> dict[str, Any]:
@@ -439,15 +451,15 @@ class WorldEngine:
                 token.check()
                 feats.append(encoder.encode(ep.frames, list(range(len(ep.frames)))))
             return _Clips(feats, [ep.frames for ep in episodes], [ep.actions for ep in episodes], [None] * len(episodes))
-        video = self.engine.video
-        if video is None:
+        src = self.engine.source()  # once: features and pixels come from the same video
+        if src is None:
             raise VideoError("open a video first, or train on the pendulum")
-        frames = data.frames(len(video))
+        frames = data.frames(len(src))
         if len(frames) < 2:
             raise UsageError(f"the frame range {data.start}:{data.stop}:{data.step} holds fewer than 2 frames of this video")
         holder: list = [None]
-        feats = self.engine.clip_features(token, name, frames, settings.device, settings.resolution, holder)
-        pixels = self.engine.clip_pixels(frames, holder)
+        feats = self.engine.clip_features(token, name, frames, settings.device, settings.resolution, holder, source=src)
+        pixels = self.engine.clip_pixels(frames, holder, source=src)
         return _Clips([feats], [pixels], [None], [{f: i for i, f in enumerate(frames)}])
 
     # -- training ---------------------------------------------------------------------------
@@ -488,7 +500,14 @@ class WorldEngine:
         self._deliver(Progress(f"world model {run.index + 1}/{n} ({name}): {part}", int(step), int(total) + 1))
 
     def _slice(self, token: CancelToken, run: _Run) -> None:
-        """One slice of a run on the GPU lane; queues the next slice when it yielded."""
+        """One slice of a run on the GPU lane; queues the next slice when it yielded.
+
+        A slice cancelled while it waited in the queue only ends the run (every run ends in
+        :meth:`_finish`: :class:`WorldRunDone` is delivered and :attr:`training` clears)."""
+        if token.cancelled or run.cancel.is_set():
+            run.cancel.set()
+            self._finish(run)
+            return
         self.slice_count += 1
         self.last_thread = threading.current_thread().name
         started = time.perf_counter()
@@ -677,7 +696,7 @@ class WorldEngine:
                 save_world(entry.world, folder)
                 info = {"encoder": name, "data": entry.data.to_json(), "frameskip": entry.frameskip,
                         "horizon": entry.horizon, "resolution": entry.resolution}
-                (folder / SIDECAR).write_text(json.dumps(info, indent=1))
+                _write_json(folder / SIDECAR, info)
                 progress(i + 1, len(names))
             return out
 
@@ -872,6 +891,14 @@ class WorldEngine:
             from ..encoders.device import pick_device
 
             last = [0.0]
+            if token.cancelled or cancel.is_set():  # cancelled while it waited in the queue
+                try:
+                    self._deliver(Progress("comparison cancelled", 1, 1))
+                    self._deliver(CompareDone(rid, _cancelled_comparison(settings, source, video_path)))
+                finally:
+                    self._compare_cancel = None
+                    self._idle.set()
+                return
 
             def progress(stage: str, step: int, total: int, loss: float) -> None:
                 if token.cancelled:
@@ -889,10 +916,10 @@ class WorldEngine:
 
                     data: Any = pendulum_dataset(d.episodes, d.episode_frames, seed=d.seed, size=d.size)
                 else:
-                    video = self.engine.video
-                    if video is None:
+                    src = self.engine.source()
+                    if src is None:
                         raise VideoError("open a video first, or compare on the pendulum")
-                    data = Clip(np.asarray(self.engine.clip_pixels(d.frames(len(video)))))
+                    data = Clip(np.asarray(self.engine.clip_pixels(d.frames(len(src)), source=src)))
                 cs = CompareSettings(
                     history=settings.history, horizon=settings.horizon, frameskip=settings.frameskip,
                     decoder_steps=settings.steps, transition_steps=settings.steps, batch_size=settings.batch_size,
@@ -927,6 +954,21 @@ class WorldEngine:
             return out / "report.json"
 
         return self.engine.run_task(f"writing the report to {out.name}", fn)
+
+
+def _cancelled_comparison(settings: WorldSettings, source: str | None, video_path: Path | None) -> Any:
+    """An empty, cancelled ComparisonResult (the comparison was cancelled before it started)."""
+    from ..world.compare import CompareSettings, ComparisonResult
+
+    cs = CompareSettings(
+        history=settings.history, horizon=settings.horizon, frameskip=settings.frameskip,
+        decoder_steps=settings.steps, transition_steps=settings.steps, batch_size=settings.batch_size,
+        val_fraction=settings.val_fraction, short_side=settings.resolution or 64, width=settings.width,
+        depth=settings.depth, heads=settings.heads, decoder_hidden=settings.decoder_hidden,
+        lr=settings.lr, seed=settings.seed, device=str(settings.device),
+    )
+    desc = source or settings.data.describe(Path(video_path).name if video_path else "video")
+    return ComparisonResult(cs, desc, 0, 0, False, [], cancelled=True)
 
 
 def _encoder_device(engine: Any, name: str, settings: WorldSettings) -> str:

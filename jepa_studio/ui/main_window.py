@@ -152,6 +152,9 @@ class MainWindow(QMainWindow):
         self._pending_open: dict[int, Path] = {}
         self._current_frame: np.ndarray | None = None
         self._closed = False
+        #: the key of the video the session shows (set on VideoOpened, not read from the
+        #: engine, whose key changes before that message arrives)
+        self._video_key = ""
         self.last_export: Path | None = None
         self._sticky_until = 0.0  # a task's result line stays until then (progress won't replace it)
         self.ask_export_path: Callable[[], Path | None] = self._ask_export_path
@@ -520,7 +523,7 @@ class MainWindow(QMainWindow):
         """The :class:`~jepa_studio.engine.ViewRequest` for what the session shows now."""
         s = self.session
         return make_request(
-            self.engine.video_key, s.playhead, s.clip, s.n_frames, s.encoders, s.view, s.device, s.resolution
+            self._video_key, s.playhead, s.clip, s.n_frames, s.encoders, s.view, s.device, s.resolution
         )
 
     def _request_view(self) -> None:
@@ -547,7 +550,7 @@ class MainWindow(QMainWindow):
                 if pane is not None:
                     pane.show_result(message)
         elif isinstance(message, FrameReady):
-            if message.video_key == self.engine.video_key and message.frame == self.session.playhead:
+            if message.video_key == self._video_key and message.frame == self.session.playhead:
                 self._set_frame(message.image)
         elif isinstance(message, PaneError):
             if message.generation == self._view_generation:
@@ -585,6 +588,7 @@ class MainWindow(QMainWindow):
         for pane in self.encoder_panes.values():
             pane.last = None
             pane.map_item.clear()
+        self._video_key = message.video_key
         self.session.set_video(VideoMeta(message.path, message.n_frames, message.fps, message.size))
         self.grid.fit(message.size)
 

@@ -4,8 +4,14 @@
 (``transition.*``), the latent stats (``latent.mean``, ``latent.std``) and, for resuming, the
 optimisers' tensors (``optim.<part>.<param>.<name>``). ``config.json`` holds the
 architectures, the encoder the latents came from, frameskip, seed, steps, loss histories
-and the optimisers' hyper-parameters. Nothing is ever unpickled. Both files are written to a
-temporary name and then renamed, so an interrupted save leaves the previous checkpoint.
+and the optimisers' hyper-parameters. Nothing is ever unpickled.
+
+The weights file is the commit point: its safetensors metadata carries the same config
+(``config`` key), and :func:`load_world` reads the config from there when it is present, so
+the architecture, steps and optimiser state it loads always belong to the weights it loads.
+``config.json`` is written after it (for people, tools and older readers). Each file is
+written to a temporary name and then renamed: an interrupted save leaves either the
+previous checkpoint or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -90,12 +96,23 @@ def save_world(world: WorldModel, path: str | Path) -> Path:
         "transition": None if world.transition is None else world.transition.config.to_json(),
         "training": parts,
     }
+    text = json.dumps(config, indent=1)
     tmp_w, tmp_c = folder / (WEIGHTS + ".tmp"), folder / (CONFIG + ".tmp")
-    save_file(tensors, str(tmp_w), metadata={"format": FORMAT})
-    tmp_c.write_text(json.dumps(config, indent=1))
-    os.replace(tmp_w, folder / WEIGHTS)
+    save_file(tensors, str(tmp_w), metadata={"format": FORMAT, "config": text})
+    tmp_c.write_text(text)
+    os.replace(tmp_w, folder / WEIGHTS)  # the commit: these weights carry their own config
     os.replace(tmp_c, folder / CONFIG)
     return folder
+
+
+def _embedded_config(path: Path) -> dict[str, Any] | None:
+    """The config saved inside the weights file's metadata (None for older checkpoints)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    text = meta.get("config")
+    return None if text is None else json.loads(text)
 
 
 def load_world(path: str | Path, device: torch.device | str = "cpu") -> WorldModel:
@@ -104,8 +121,10 @@ def load_world(path: str | Path, device: torch.device | str = "cpu") -> WorldMod
     if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
         raise UsageError(f"{folder} is not a world-model checkpoint (it needs {CONFIG} and {WEIGHTS})")
     try:
-        config = json.loads((folder / CONFIG).read_text())
         tensors = load_file(str(folder / WEIGHTS))
+        config = _embedded_config(folder / WEIGHTS)
+        if config is None:  # written before the weights carried their config
+            config = json.loads((folder / CONFIG).read_text())
     except (OSError, ValueError, SafetensorError) as error:
         raise UsageError(f"cannot read the world-model checkpoint {folder}: {error}") from error
     if config.get("format") != FORMAT:
