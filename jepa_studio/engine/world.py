@@ -306,17 +306,6 @@ def checkpoint_folders(path: Path) -> list[Path]:
     return found
 
 
-def _compatible(old: Any, new: Any) -> bool:
-    ta = None if old.transition is None else old.transition.config
-    tb = None if new.transition is None else new.transition.config
-    return (
-        old.encoder == new.encoder
-        and old.decoder.config == new.decoder.config
-        and ta == tb
-        and old.frameskip == new.frameskip
-        and old.seed == new.seed
-    )
-
 
 def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.ascontiguousarray(array)
@@ -579,7 +568,7 @@ class WorldEngine:
 
     def _prepare(self, token: CancelToken, run: _Run, name: str) -> None:
         from ..world.checkpoints import load_world
-        from ..world.model import WorldModel, prepare_sequence
+        from ..world.model import WorldModel, prepare_sequence, same_architecture
 
         s = run.settings
         clips = self._load_clips(token, name, s)
@@ -608,7 +597,7 @@ class WorldEngine:
             ckpt = run.root / safe_name(name)
             if run.resume and (ckpt / "config.json").is_file():
                 old = load_world(ckpt, "cpu")
-                if _compatible(old, world):
+                if same_architecture(old, world):
                     world = old
             write_sidecar(ckpt, name, s)
         world.to(_encoder_device(self.engine, name, s))

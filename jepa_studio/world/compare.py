@@ -32,7 +32,7 @@ from ..errors import UsageError
 from .checkpoints import load_world, save_world
 from .decoder import resize_frames, to_uint8_frames
 from .metrics import latent_cosine, latent_nmse, psnr, ssim
-from .model import EncoderInfo, LatentSequence, WorldModel, prepare_sequence
+from .model import EncoderInfo, LatentSequence, WorldModel, prepare_sequence, same_architecture
 from .rollout import rollout_latents
 from .training import TrainSettings, gather_windows, train_decoder, train_transition, transition_windows
 
@@ -190,17 +190,6 @@ def _load(name: str | Encoder, settings: CompareSettings) -> Encoder:
         encoder.preprocessing = dataclasses.replace(prep, mode="full", short_side=settings.short_side)  # type: ignore[attr-defined]
     return encoder
 
-
-def _same_architecture(a: WorldModel, b: WorldModel) -> bool:
-    ta = None if a.transition is None else a.transition.config
-    tb = None if b.transition is None else b.transition.config
-    return (
-        a.encoder == b.encoder
-        and a.decoder.config == b.decoder.config
-        and ta == tb
-        and a.frameskip == b.frameskip
-        and a.seed == b.seed
-    )
 
 
 def _safe(name: str) -> str:
@@ -373,7 +362,7 @@ def compare_encoders(
             ckpt = Path(checkpoint_dir) / _safe(label)
             if resume and (ckpt / "config.json").is_file():
                 old = load_world(ckpt, settings.device)
-                if _same_architecture(old, world):
+                if same_architecture(old, world):
                     world = old
         seqs = [
             prepare_sequence(world, f, c.frames, c.actions, settings.val_fraction) for f, c in zip(feats, clips)

@@ -214,3 +214,17 @@ def prepare_sequence(
     if actions is not None:
         acts = step_actions(actions, features.frame_indices, world.frameskip)
     return LatentSequence(z, tuple(features.frame_indices), target, acts, split_point(len(z), val_fraction))
+
+
+def same_architecture(a: WorldModel, b: WorldModel) -> bool:
+    """True when a checkpoint ``a`` can resume as ``b``: same encoder, decoder and
+    transition hyper-parameters, frameskip and seed."""
+    ta = None if a.transition is None else a.transition.config
+    tb = None if b.transition is None else b.transition.config
+    return (
+        a.encoder == b.encoder
+        and a.decoder.config == b.decoder.config
+        and ta == tb
+        and a.frameskip == b.frameskip
+        and a.seed == b.seed
+    )

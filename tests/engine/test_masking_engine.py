@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from jepa_studio.analysis.inpaint import inpaint_prediction
 from jepa_studio.analysis.mask_export import MaskSettings, mask_comparison_image
@@ -40,22 +39,6 @@ class Inbox:
             return [m for m in self.messages if isinstance(m, kind)]
 
 
-@pytest.fixture(scope="module")
-def tiny_vjepa2(tmp_path_factory) -> Path:
-    """A tiny random V-JEPA 2 saved with the random-weights marker."""
-    from jepa_studio.encoders.loading import config_class, model_class
-
-    torch.manual_seed(0)
-    config = config_class("vjepa2")(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, crop_size=32, frames_per_clip=4,
-        patch_size=16, tubelet_size=2, pred_hidden_size=32, pred_num_hidden_layers=1,
-        pred_num_attention_heads=2, mlp_ratio=2.0,
-    )
-    model = model_class("vjepa2")(config).eval()
-    model.config.jepa_studio_random_init = True
-    folder = tmp_path_factory.mktemp("models") / "tiny-vjepa2"
-    model.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture

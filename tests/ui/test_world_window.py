@@ -200,21 +200,6 @@ def test_comparison_panel_shows_the_result(qtbot, make_window, videos, tmp_path,
     assert (out / "table.md").read_text().count("\n") > 4
 
 
-@pytest.fixture(scope="module")
-def tiny_vjepa2(tmp_path_factory) -> Path:
-    from jepa_studio.encoders.loading import config_class, model_class
-
-    torch.manual_seed(0)
-    config = config_class("vjepa2")(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, crop_size=32, frames_per_clip=4,
-        patch_size=16, tubelet_size=2, pred_hidden_size=32, pred_num_hidden_layers=1,
-        pred_num_attention_heads=2, mlp_ratio=2.0,
-    )
-    model = model_class("vjepa2")(config).eval()
-    model.config.jepa_studio_random_init = True
-    folder = tmp_path_factory.mktemp("models") / "tiny-vjepa2"
-    model.save_pretrained(folder)
-    return folder
 
 
 def test_masked_prediction_decoded_by_a_layer_norm_decoder(qtbot, make_window, videos, tiny_vjepa2, screenshot) -> None:
