@@ -25,7 +25,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import threading
 import time
 import traceback
@@ -36,6 +35,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import Cancelled, UsageError, VideoError
+from ..world.checkpoints import safe_name
 from .lane import CancelToken
 from .messages import Progress
 
@@ -246,11 +246,6 @@ class CompareDone:
 
 # ---------------------------------------------------------------- helpers
 
-
-def safe_name(name: str) -> str:
-    """A folder name for an encoder name (hub id, folder path...)."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name if "/" in name and Path(name).exists() else name)
-    return text.strip("_") or "encoder"
 
 
 def data_key(data: DataSpec, video_path: Path | None) -> str:
@@ -981,6 +976,5 @@ __all__ = [
     "checkpoint_folders",
     "data_key",
     "read_sidecar",
-    "safe_name",
     "write_sidecar",
 ]

@@ -52,6 +52,7 @@ from ..state.settings import SettingsStore
 from .bridge import EngineBridge
 from .controls import ControlPanel
 from .export_dialog import ExportRange, ask_export_range
+from .gui_gc import collect_on_gui_thread
 from .panes import EncoderPane, FramePane, Pane, PaneGrid
 from .qsettings_store import QSettingsStore
 from .timeline import Timeline
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         engine_factory: Callable[[Callable[[object], None]], StudioEngine] | None = None,
     ) -> None:
         super().__init__()
+        collect_on_gui_thread()  # workers must never delete Qt objects (see gui_gc)
         self.setWindowTitle("JEPA Studio")
         self.setAcceptDrops(True)
         self.store = settings if settings is not None else QSettingsStore()

@@ -1231,7 +1231,7 @@ class WorldController(QObject):
 
 
 def _folders(names: tuple[str, ...]) -> list[str]:
-    from ..engine.world import safe_name
+    from ..world.checkpoints import safe_name
 
     return [safe_name(n) for n in names]
 

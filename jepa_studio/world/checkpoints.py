@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,9 @@ def load_world(path: str | Path, device: torch.device | str = "cpu") -> WorldMod
         state=state,
     )
     return world.to(device)
+
+
+def safe_name(name: str) -> str:
+    """A folder name for an encoder name (registry name, hub id, or a model folder's path)."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name if "/" in name and Path(name).exists() else name)
+    return text.strip("_") or "encoder"

@@ -15,7 +15,6 @@ V-JEPA 2 step of one tubelet and a DINO step of two frames both look 2 frames ah
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 from ..encoders.base import Encoder, PatchFeatures
 from ..encoders.preprocess import Preprocessing, plan_resize
 from ..errors import UsageError
-from .checkpoints import load_world, save_world
+from .checkpoints import load_world, safe_name, save_world
 from .decoder import resize_frames, to_uint8_frames
 from .metrics import latent_cosine, latent_nmse, psnr, ssim
 from .model import EncoderInfo, LatentSequence, WorldModel, prepare_sequence, same_architecture
@@ -191,9 +190,6 @@ def _load(name: str | Encoder, settings: CompareSettings) -> Encoder:
     return encoder
 
 
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "encoder"
 
 
 def _eval_size(features: PatchFeatures, short_side: int) -> tuple[int, int]:
@@ -359,7 +355,7 @@ def compare_encoders(
         )
         ckpt = None
         if checkpoint_dir is not None:
-            ckpt = Path(checkpoint_dir) / _safe(label)
+            ckpt = Path(checkpoint_dir) / safe_name(label)
             if resume and (ckpt / "config.json").is_file():
                 old = load_world(ckpt, settings.device)
                 if same_architecture(old, world):

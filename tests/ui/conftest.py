@@ -3,6 +3,7 @@ own settings file, screenshots under tests/_screenshots/."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,10 @@ def make_window(qtbot, settings_file: Path):
     for window in windows:
         if not window._closed:
             window.close()
+    # collect the closed windows' Qt objects here, on the GUI thread: a worker thread of a
+    # later test must never be the one that frees them
+    del windows[:]
+    gc.collect()
 
 
 @pytest.fixture

@@ -174,3 +174,12 @@ def test_no_two_actions_share_a_shortcut(make_window) -> None:
             assert text not in seen or seen[text] == action.text(), f"{text}: {seen.get(text)!r} and {action.text()!r}"
             seen[text] = action.text()
     assert "Ctrl+E" in seen and "Ctrl+Shift+E" in seen and "Ctrl+Shift+R" in seen
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(make_window) -> None:
+    """A worker thread that triggers Python's cyclic GC must not free Qt objects: with a
+    window open, automatic collection is off and a GUI-thread timer collects instead."""
+    import gc
+
+    make_window()
+    assert not gc.isenabled()
