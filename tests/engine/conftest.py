@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from engine_helpers import moving_square_frames
 
 from jepa_studio.video import write_video
 
-
-def moving_square_frames(n: int = 20, height: int = 64, width: int = 96) -> np.ndarray:
-    """uint8 [n, H, W, 3]: a textured background with a bright square moving right."""
-    rng = np.random.default_rng(0)
-    background = rng.integers(0, 120, size=(height, width, 3), dtype=np.uint8)
-    frames = np.repeat(background[None], n, axis=0)
-    for t in range(n):
-        x = 4 + 3 * t
-        frames[t, 20:40, x : x + 20] = (240, 200, 40)
-    return frames
 
 
 @pytest.fixture(scope="session")

@@ -41,43 +41,14 @@ from jepa_studio.engine.world import (
     read_sidecar,
     write_sidecar,
 )
+from engine_helpers import TIMEOUT, Inbox, moving_square_frames
+
 from jepa_studio.state import ClipWindow, ViewSettings
 from jepa_studio.video import open_video, write_video
 
-TIMEOUT = 10.0
 
 
-def moving_square_frames(n: int = 20, height: int = 64, width: int = 96) -> np.ndarray:
-    """uint8 [n, H, W, 3]: the engine tests' textured background with a square moving right
-    (as tests/engine/conftest.py draws it)."""
-    rng = np.random.default_rng(0)
-    frames = np.repeat(rng.integers(0, 120, size=(height, width, 3), dtype=np.uint8)[None], n, axis=0)
-    for t in range(n):
-        x = 4 + 3 * t
-        frames[t, 20:40, x : x + 20] = (240, 200, 40)
-    return frames
 
-
-class Inbox:
-    """Collects delivered messages; ``wait_for(kind)`` blocks until one of ``kind`` arrives."""
-
-    def __init__(self) -> None:
-        self.messages: list[object] = []
-        self.cond = threading.Condition()
-
-    def __call__(self, message: object) -> None:
-        with self.cond:
-            self.messages.append(message)
-            self.cond.notify_all()
-
-    def of(self, kind: type) -> list:
-        with self.cond:
-            return [m for m in self.messages if isinstance(m, kind)]
-
-    def wait_for(self, kind: type, count: int = 1) -> list:
-        with self.cond:
-            assert self.cond.wait_for(lambda: len([m for m in self.messages if isinstance(m, kind)]) >= count, TIMEOUT)
-        return self.of(kind)
 
 
 class Gate:

@@ -18,6 +18,8 @@ from jepa_studio.analysis.pca import fit_pca
 from jepa_studio.encoders import load_encoder
 from jepa_studio.engine import StudioEngine, TaskDone, VideoOpened, make_request
 from jepa_studio.engine.masking import MaskedView, MaskError, MaskGridReady, MaskingEngine, MaskRequest
+from engine_helpers import Inbox
+
 from jepa_studio.state import ClipWindow, ViewSettings
 from jepa_studio.video import open_video
 
@@ -25,18 +27,6 @@ FRAMES = (0, 1, 2, 3)
 RES = 64  # the 96x64 video at its own size: a 4x6 token grid of 16-pixel patches
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[object] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, message: object) -> None:
-        with self.lock:
-            self.messages.append(message)
-
-    def of(self, kind: type) -> list:
-        with self.lock:
-            return [m for m in self.messages if isinstance(m, kind)]
 
 
 

@@ -22,24 +22,12 @@ from jepa_studio.engine import (
     make_request,
 )
 from jepa_studio.render.colormap import apply_colormap
+from engine_helpers import Inbox
+
 from jepa_studio.state import ClipWindow, ViewSettings
 from jepa_studio.video import open_video
 
 
-class Inbox:
-    """Collects delivered messages (from the worker threads)."""
-
-    def __init__(self) -> None:
-        self.messages: list[object] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, message: object) -> None:
-        with self.lock:
-            self.messages.append(message)
-
-    def of(self, kind: type) -> list:
-        with self.lock:
-            return [m for m in self.messages if isinstance(m, kind)]
 
 
 @pytest.fixture
