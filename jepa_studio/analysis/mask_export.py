@@ -127,6 +127,20 @@ def _share_targets(results: list[Any]) -> list[Any]:
     return out
 
 
+def _masked_clip(
+    video: Any, encoders: Sequence[Any], frames: Sequence[int], settings: MaskSettings
+) -> tuple[np.ndarray, Any, list[Any], list[Any]]:
+    """Decode ``frames`` (uint8 [T, H, W, 3]), build their pixel mask, run every encoder's
+    masked comparison, and fit the PCA bases: (clip, mask, results, bases)."""
+    clip = np.stack([video[f] for f in frames])
+    mask = settings.pixel_mask(clip.shape[1:3], frames)
+    results: list[Any] = []
+    for encoder in encoders:
+        results += run_encoder(encoder, clip, frames, mask, settings)
+    results = _share_targets(results)
+    return clip, mask, results, _fit_bases(results)
+
+
 def mask_comparison_image(
     video: Any, encoders: Sequence[Any], frames: Sequence[int], settings: MaskSettings, columns: int = 8, cell_width: int = 256
 ) -> np.ndarray:
@@ -136,13 +150,7 @@ def mask_comparison_image(
     from ..export import cell_size_for
     from ..render.grid import LABEL_COLOR, WARN_COLOR, labelled_grid, resize
 
-    clip = np.stack([video[f] for f in frames])
-    mask = settings.pixel_mask(clip.shape[1:3], frames)
-    results: list[Any] = []
-    for encoder in encoders:
-        results += run_encoder(encoder, clip, frames, mask, settings)
-    results = _share_targets(results)
-    bases = _fit_bases(results)
+    clip, mask, results, bases = _masked_clip(video, encoders, frames, settings)
     shown = sorted({frames[int(round(i))] for i in np.linspace(0, len(frames) - 1, min(columns, len(frames)))})
     cell = cell_size_for(clip.shape[1:3], cell_width)
     per_frame = []
@@ -188,13 +196,7 @@ def mask_comparison_frames(
         chunk = list(frames[k * window : (k + 1) * window])
         if cancel is not None and cancel():
             raise Cancelled("export cancelled")
-        clip = np.stack([video[f] for f in chunk])
-        mask = settings.pixel_mask(clip.shape[1:3], chunk)
-        results: list[Any] = []
-        for encoder in encoders:
-            results += run_encoder(encoder, clip, chunk, mask, settings)
-        results = _share_targets(results)
-        bases = _fit_bases(results)
+        clip, mask, results, bases = _masked_clip(video, encoders, chunk, settings)
         cell = cell_size_for(clip.shape[1:3], cell_width)
         for i, f in enumerate(chunk):
             cells, labels = _panes_for_frame(results, bases, clip[i], f, cell)

@@ -220,30 +220,27 @@ def resolve_checkpoint(
     raise EncoderError(f"no such folder: {ref}; {_NO_WEIGHTS_HINT}")
 
 
+#: the transformers (model, config) class names of each encoder family
+_CLASS_NAMES = {
+    "vjepa2": ("VJEPA2Model", "VJEPA2Config"),
+    "dinov2": ("Dinov2Model", "Dinov2Config"),
+    "dinov2-reg": ("Dinov2WithRegistersModel", "Dinov2WithRegistersConfig"),
+    "dinov3": ("DINOv3ViTModel", "DINOv3ViTConfig"),
+}
+
+
 def model_class(family: str) -> type:
     """The transformers model class of an encoder family."""
     import transformers
 
-    names = {
-        "vjepa2": "VJEPA2Model",
-        "dinov2": "Dinov2Model",
-        "dinov2-reg": "Dinov2WithRegistersModel",
-        "dinov3": "DINOv3ViTModel",
-    }
-    return getattr(transformers, names[family])
+    return getattr(transformers, _CLASS_NAMES[family][0])
 
 
 def config_class(family: str) -> type:
     """The transformers config class of an encoder family."""
     import transformers
 
-    names = {
-        "vjepa2": "VJEPA2Config",
-        "dinov2": "Dinov2Config",
-        "dinov2-reg": "Dinov2WithRegistersConfig",
-        "dinov3": "DINOv3ViTConfig",
-    }
-    return getattr(transformers, names[family])
+    return getattr(transformers, _CLASS_NAMES[family][1])
 
 
 def _quiet_transformers() -> Any:
