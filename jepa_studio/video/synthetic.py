@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -44,6 +45,32 @@ SAMPLE_SEED = 0
 SAMPLE_CRF = 18
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, end exclusive
+
+#: the points whose ground truth the scene knows: each a point that moves rigidly with its
+#: object (the ball's and the bouncer's centre, the car body's centre, the bird's body), and
+#: the pinwheel's hub, which turns in place and never moves
+TRACKED_POINTS = ("ball", "car", "bird", "bouncer", "pinwheel")
+
+
+@dataclass(frozen=True)
+class SceneTruth:
+    """What the generator knows about the tracked points of frames ``0..T-1``.
+
+    Attributes
+    ----------
+    names: the N point names (:data:`TRACKED_POINTS`).
+    xy: float64 [N, T, 2], (x, y) in source-frame pixels (pixel centres at integer + 0.5
+        are not used: x = 0 is the left edge of the frame).
+    velocity: float64 [N, T, 2], px per second (the true motion, across wrap-arounds).
+    visible: bool [N, T]: the point lies inside the frame and nothing is drawn over it.
+    fps: frames per second (frame ``i`` shows time ``i / fps``).
+    """
+
+    names: tuple[str, ...]
+    xy: np.ndarray
+    velocity: np.ndarray
+    visible: np.ndarray
+    fps: float
 
 
 # --------------------------------------------------------------------------- primitives
@@ -453,6 +480,53 @@ class SampleScene:
         px, py = self._pinwheel_hub()
         boxes["pinwheel"] = _box_around(px, py, 27 * s, 27 * s)
         return boxes
+
+    def _point_at(self, name: str, t: float) -> tuple[float, float]:
+        """(x, y) in pixels of tracked point ``name`` at time ``t`` (see :data:`TRACKED_POINTS`)."""
+        if name == "ball":
+            return self._ball_state(t)[:2]
+        if name == "car":
+            cx, gy = self._car_state(t)
+            return cx, gy - 14.5 * self.s  # the body's centre: ground - wheel radius - 6
+        if name == "bird":
+            return self._bird_state(t)[:2]
+        if name == "bouncer":
+            return self._bouncer_state(t)[:2]
+        if name == "pinwheel":
+            return self._pinwheel_hub()
+        raise KeyError(name)
+
+    def _occluders(self, name: str) -> tuple[np.ndarray, ...]:
+        """Alpha maps [H, W] of the static layers drawn over point ``name``."""
+        return (self._fence_a,) if name in ("bird", "bouncer") else ()
+
+    def ground_truth(self, n_frames: int) -> SceneTruth:
+        """Positions, velocities and visibility of :data:`TRACKED_POINTS` in frames ``0..n_frames-1``.
+
+        Velocities are central differences over 1 ms; where the two one-sided differences
+        disagree (the object wraps around the frame's edge in between) the smaller is used.
+        """
+        n = int(n_frames)
+        names = TRACKED_POINTS
+        xy = np.zeros((len(names), n, 2))
+        vel = np.zeros((len(names), n, 2))
+        visible = np.zeros((len(names), n), bool)
+        eps = 1e-3
+        for k, name in enumerate(names):
+            for i in range(n):
+                t = i / self.fps
+                p = np.array(self._point_at(name, t))
+                ahead = (np.array(self._point_at(name, t + eps)) - p) / eps
+                behind = (p - np.array(self._point_at(name, t - eps))) / eps
+                xy[k, i] = p
+                vel[k, i] = ahead if np.abs(ahead).sum() <= np.abs(behind).sum() else behind
+                x, y = p
+                inside = 0 <= x < self.width and 0 <= y < self.height
+                if inside:
+                    px, py = int(x), int(y)
+                    inside = all(a[py, px] < 0.5 for a in self._occluders(name))
+                visible[k, i] = inside
+        return SceneTruth(names, xy, vel, visible, self.fps)
 
     def _draw_clouds(self, img: np.ndarray, t: float, boxes: dict[str, Box]) -> None:
         for i, (cx, cy, _, puffs) in enumerate(self._cloud_state(t)):

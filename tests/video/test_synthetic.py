@@ -191,3 +191,33 @@ def test_bad_scene_arguments_raise_usage_errors(kwargs: dict) -> None:
 
     with pytest.raises(UsageError):
         render_sample_scene(2, **kwargs)
+
+
+def test_ground_truth_points_follow_what_is_drawn(small_scene: SampleScene) -> None:
+    """Each tracked point sits on its object, moves with it, and is hidden where the fence is."""
+    n = 96
+    truth = small_scene.ground_truth(n)
+    names = list(truth.names)
+    assert truth.xy.shape == (len(names), n, 2) and truth.visible.shape == (len(names), n)
+    background = small_scene.background()
+    for i in (0, 30, 60):
+        frame = small_scene.frame(i)
+        boxes = small_scene.object_boxes(i)
+        for k, name in enumerate(names):
+            x, y = truth.xy[k, i]
+            x0, y0, x1, y1 = boxes[name]
+            assert x0 <= x < x1 and y0 <= y < y1, (name, i)
+            if truth.visible[k, i]:
+                # a visible point shows its object, not the background
+                assert (frame[int(y), int(x)] != background[int(y), int(x)]).any(), (name, i)
+    # velocities are the finite differences of the positions (away from wrap-arounds), in px/s
+    ball = names.index("ball")
+    step = np.diff(truth.xy[ball, :, 0]) * truth.fps
+    normal = np.abs(step) < small_scene.width
+    assert np.allclose(step[normal], truth.velocity[ball, :-1, 0][normal], rtol=1e-3)
+    assert np.allclose(truth.velocity[ball, :, 0], -150 * small_scene.sx, rtol=1e-3)  # no jump at wraps
+    hub = names.index("pinwheel")
+    assert np.all(truth.velocity[hub] == 0) and truth.visible[hub].all()
+    # the bouncer runs behind the fence: hidden on some frames, seen on others
+    bouncer = names.index("bouncer")
+    assert 0 < truth.visible[bouncer].sum() < n
