@@ -12,9 +12,10 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .analysis.pca import PatchPCA, fit_frame_bases, fit_pca
+from .analysis.pca import PatchPCA, fit_pca, pca_map
 from .encoders import Encoder, PatchFeatures, load_encoder
 from .errors import Cancelled, UsageError
+from .maps.pca import n_components_for
 from .render.grid import WARN_COLOR, LABEL_COLOR, labelled_grid, place_map, resize
 from .video import Video, save_image, write_video
 
@@ -41,7 +42,7 @@ class PcaView:
 
     @property
     def n_components(self) -> int:
-        return max(self.channels) + 1
+        return n_components_for(self.channels)
 
     def fit(self, features: PatchFeatures) -> PatchPCA:
         """One basis for all of ``features``' time steps."""
@@ -49,18 +50,13 @@ class PcaView:
 
     def rgb(self, features: PatchFeatures, basis: PatchPCA | None = None) -> np.ndarray:
         """uint8 [T', h, w, 3] PCA colours; ``basis`` (if given) is used for every time step."""
-        if basis is None and self.basis == "frame":
-            return self.frame_rgb(features)[0]
-        basis = basis or self.fit(features)
-        return basis.to_rgb(features, channels=self.channels)
+        kind = "clip" if basis is not None else self.basis
+        return pca_map(features, kind, self.n_components, self.channels, self.foreground_threshold, basis)[0]  # type: ignore[arg-type]
 
     def frame_rgb(self, features: PatchFeatures, reference: PatchPCA | None = None) -> tuple[np.ndarray, PatchPCA]:
         """One basis per time step, each sign-aligned to the one before (the first to
         ``reference``): uint8 [T', h, w, 3] and the last step's basis."""
-        bases = fit_frame_bases(
-            features, self.n_components, foreground_threshold=self.foreground_threshold, reference=reference
-        )
-        rgb = np.stack([b.to_rgb(features.tokens[t], channels=self.channels) for t, b in enumerate(bases)])
+        rgb, bases = pca_map(features, "frame", self.n_components, self.channels, self.foreground_threshold, reference)
         return rgb, bases[-1]
 
 

@@ -1,7 +1,7 @@
 """Analysis of patch features: PCA, scalar maps (and, later, masking and metrics)."""
 
 from .maps import layer_norm_tokens, patch_similarity, temporal_difference
-from .pca import ForegroundInfo, PatchPCA, fit_frame_bases, fit_pca, pca_rgb
+from .pca import ForegroundInfo, PatchPCA, fit_frame_bases, fit_pca, pca_map
 
 __all__ = [
     "ForegroundInfo",
@@ -10,6 +10,6 @@ __all__ = [
     "fit_pca",
     "layer_norm_tokens",
     "patch_similarity",
-    "pca_rgb",
+    "pca_map",
     "temporal_difference",
 ]

@@ -42,8 +42,7 @@ class MaskSettings:
     def pixel_mask(self, frame_size: tuple[int, int], frames: Sequence[int]) -> Any:
         """The :class:`~jepa_studio.analysis.masking.PixelMask` for a clip of ``frames``."""
         from ..errors import UsageError
-        from ..state.mask import read_mask_png
-        from .masking import PixelMask, preset_mask
+        from .masking import PixelMask, preset_mask, read_mask_png
 
         if self.mask is not None:
             if tuple(self.mask.size) != tuple(frame_size):

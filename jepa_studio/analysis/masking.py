@@ -22,6 +22,7 @@ Presets, in pixels so they mean the same for every encoder: :func:`centre_block`
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -345,3 +346,40 @@ def preset_mask(
         k = max(1, n_steps // 2) if future_steps is None else int(future_steps)
         return PixelMask(np.ones((height, width), dtype=bool), future_frames(frame_indices, k, tubelet_size))
     raise UsageError(f"unknown mask preset {name!r}; choose one of {', '.join(PRESETS)}")
+
+
+#: the PNG text chunk that names the source frames a mask applies to (absent: all)
+FRAMES_KEY = "jepa_studio_frames"
+
+
+def read_mask_png(path: str | os.PathLike[str]) -> tuple[np.ndarray, frozenset[int] | None]:
+    """Read a mask image: (bool [H, W], frames or None).
+
+    Greyscale or RGB: pixels brighter than half are hidden. With an alpha channel that is
+    not fully opaque: opaque pixels are hidden. The frames come from our text chunk
+    (absent: the whole clip).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    name = os.fspath(path)
+    try:
+        with Image.open(name) as image:
+            image.load()
+            text = dict(getattr(image, "text", {}) or {})
+            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+                alpha = np.asarray(image.convert("RGBA"))[..., 3]
+                pixels = alpha > 127 if alpha.min() < 255 else np.asarray(image.convert("L")) > 127
+            else:
+                pixels = np.asarray(image.convert("L")) > 127
+    except FileNotFoundError:
+        raise UsageError(f"no mask file at {name}") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise UsageError(f"cannot read the mask {name}: not an image Pillow can open ({error})") from None
+    frames: frozenset[int] | None = None
+    value = text.get(FRAMES_KEY, "all").strip()
+    if value and value != "all":
+        try:
+            frames = frozenset(int(v) for v in value.split(",") if v.strip())
+        except ValueError:
+            raise UsageError(f"the mask {name} names frames {value!r} that are not whole numbers") from None
+    return np.ascontiguousarray(pixels, dtype=bool), frames

@@ -561,27 +561,29 @@ def fit_frame_bases(
     return bases
 
 
-def pca_rgb(
+def pca_map(
     features: PatchFeatures,
     basis: Literal["frame", "clip"] = "clip",
     n_components: int = 3,
     channels: tuple[int, int, int] = (0, 1, 2),
     foreground_threshold: float | None = None,
-) -> np.ndarray:
-    """PCA colours of a clip, with one basis per time step (``"frame"``) or for the clip.
+    reference: PatchPCA | None = None,
+) -> tuple[np.ndarray, list[PatchPCA]]:
+    """PCA colours of a clip and the bases behind them: the one way features become PCA RGB.
 
-    Per-frame bases are sign-aligned to the previous frame's so colours do not flip
-    while the content changes slowly.
+    ``"clip"`` fits one basis on the whole clip (``reference``, when given, is used instead
+    of fitting); ``"frame"`` fits one per time step, each sign-aligned to the previous one
+    (the first to ``reference``) so colours do not flip while the content changes slowly.
 
     Returns
     -------
-    uint8 [T', h, w, 3].
+    (uint8 [T', h, w, 3], the bases: one for ``"clip"``, T' for ``"frame"``).
     """
     if basis == "clip":
-        pca = fit_pca(features, n_components, foreground_threshold=foreground_threshold)
-        return pca.to_rgb(features, channels)
+        pca = reference or fit_pca(features, n_components, foreground_threshold=foreground_threshold)
+        return pca.to_rgb(features, channels), [pca]
     if basis != "frame":
         raise UsageError(f"basis must be 'frame' or 'clip', not {basis!r}")
-    bases = fit_frame_bases(features, n_components, foreground_threshold=foreground_threshold)
+    bases = fit_frame_bases(features, n_components, foreground_threshold=foreground_threshold, reference=reference)
     frames = [b.to_rgb(features.tokens[t], channels) for t, b in enumerate(bases)]
-    return np.ascontiguousarray(np.stack(frames, axis=0))
+    return np.ascontiguousarray(np.stack(frames, axis=0)), bases

@@ -10,8 +10,8 @@ from .messages import (
     Status,
     TaskDone,
     VideoOpened,
-    ViewRequest,
 )
+from ..state.requests import ViewRequest
 from .studio import StudioEngine, make_request
 
 __all__ = [

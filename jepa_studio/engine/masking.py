@@ -20,18 +20,18 @@ recent masks are kept, so undo and redo show at once.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from ..analysis.masking import PixelMask, TokenGrid, token_mask
+from ..analysis.masking import TokenGrid, token_mask
 from ..errors import Cancelled, UsageError, VideoError
+from ..state.requests import MaskRequest
 from ..video.frame_cache import LRUCache
 from .lane import CancelToken
 from .messages import Progress
@@ -40,51 +40,6 @@ Deliver = Callable[[object], None]
 
 #: colour of visible tokens on the error map
 VISIBLE_GREY = (58, 60, 64)
-
-
-@dataclass(frozen=True)
-class MaskRequest:
-    """What the masked-prediction panes should show.
-
-    Attributes
-    ----------
-    video_key: the open video (:attr:`StudioEngine.video_key`).
-    frames: source frame indices of the clip (the clip around the playhead).
-    encoder: the encoder name (registry name, hub id or folder).
-    mask: the pixel mask (source-frame pixels, and the frames it applies to).
-    device, resolution: as in :class:`~jepa_studio.engine.messages.ViewRequest`.
-    fill: how encoders without a predictor fill hidden pixels: ``"mean"``, ``"blur"``, ``"noise"``.
-    threshold: a token is hidden when more than this fraction of its pixels is masked.
-    leaky: also compute V-JEPA 2's leaky variant.
-    channels: principal components shown as R, G, B (0-based).
-    """
-
-    video_key: str
-    frames: tuple[int, ...]
-    encoder: str
-    mask: PixelMask = field(compare=False)
-    device: str = "auto"
-    resolution: int | None = None
-    fill: str = "blur"
-    threshold: float = 0.0
-    leaky: bool = True
-    channels: tuple[int, int, int] = (0, 1, 2)
-
-    def key(self) -> tuple:
-        """Everything that changes the result (the mask by a digest of its pixels and frames)."""
-        return (
-            self.video_key, self.frames, self.encoder, mask_digest(self.mask), self.device,
-            self.resolution, self.fill, float(self.threshold), bool(self.leaky), tuple(self.channels),
-        )
-
-
-def mask_digest(mask: PixelMask) -> str:
-    """A short digest of a mask's pixels, size and frames."""
-    h = hashlib.sha1()
-    h.update(np.asarray(mask.size, dtype=np.int64).tobytes())
-    h.update(np.packbits(mask.pixels).tobytes())
-    h.update(b"all" if mask.frames is None else ",".join(str(f) for f in sorted(mask.frames)).encode())
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -341,11 +296,6 @@ class MaskingEngine:
         self.compute_count = 0  # masked predictions computed (tests)
         self.last_thread: str = ""  # the thread that computed the last one (tests)
 
-    @property
-    def latest(self) -> int:
-        """The id of the latest request."""
-        return self._latest
-
     def cached(self, request: MaskRequest) -> MaskedView | None:
         """The view for ``request`` if it was computed (a dictionary look-up)."""
         return self._views.get(request.key())
@@ -463,28 +413,14 @@ def export_settings(request: MaskRequest) -> Any:
     return MaskSettings(fill=request.fill, threshold=request.threshold, leaky=request.leaky, mask=request.mask)
 
 
-def make_mask_request(
-    video_key: str,
-    frames: Sequence[int],
-    encoder: str,
-    mask: PixelMask,
-    **options: Any,
-) -> MaskRequest:
-    """A :class:`MaskRequest` (convenience)."""
-    return MaskRequest(video_key, tuple(int(f) for f in frames), encoder, mask, **options)
-
-
 __all__ = [
     "MaskError",
     "MaskGridReady",
-    "MaskRequest",
     "MaskedVariant",
     "MaskedView",
     "MaskingEngine",
     "compute_masked_view",
     "export_settings",
     "has_predictor",
-    "make_mask_request",
-    "mask_digest",
     "render_variant",
 ]

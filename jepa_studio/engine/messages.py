@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..state.clip import ClipWindow
-from ..state.view import ViewSettings
 
 
 @dataclass(frozen=True)
@@ -40,37 +39,6 @@ class FrameReady:
 
 
 @dataclass(frozen=True)
-class ViewRequest:
-    """What the encoder panes should show.
-
-    Attributes
-    ----------
-    video_key: the open video (see :attr:`StudioEngine.video_key`).
-    playhead: the source frame under the playhead.
-    clip: the clip window; the encoders see ``clip.frames_around(playhead, n_frames)``.
-    n_frames: frames in the video.
-    encoders: encoder names, one pane each.
-    view: map kind, PCA settings, similarity query.
-    device: ``"auto"`` or a torch device string.
-    resolution: input short side in pixels, or None for each encoder's default.
-    """
-
-    video_key: str
-    playhead: int
-    clip: ClipWindow
-    n_frames: int
-    encoders: tuple[str, ...]
-    view: ViewSettings
-    device: str = "auto"
-    resolution: int | None = None
-
-    @property
-    def frames(self) -> tuple[int, ...]:
-        """Source frame indices of the clip around the playhead."""
-        return self.clip.frames_around(self.playhead, self.n_frames)
-
-
-@dataclass(frozen=True)
 class PaneImage:
     """One encoder pane's image for the playhead.
 
@@ -84,6 +52,9 @@ class PaneImage:
     covered: source frames the shown time step covers (two for a tubelet).
     time_step: index of that step in the clip; ``n_steps`` steps in all.
     note: a short text for the pane ("needs 2 time steps", an error), or "".
+    values: float32 [h, w] behind a scalar map (hover read-outs), or None.
+    scale: the colour scale of a scalar map (:class:`~jepa_studio.maps.Scale`), or None.
+    caption: a line about the whole map (PCA: the variance its components explain), or "".
     """
 
     generation: int
@@ -97,6 +68,9 @@ class PaneImage:
     tubelet_size: int
     grid: tuple[int, int]
     note: str = ""
+    values: np.ndarray | None = None
+    scale: Any = None
+    caption: str = ""
 
 
 @dataclass(frozen=True)

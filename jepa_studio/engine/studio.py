@@ -21,7 +21,7 @@ import itertools
 import os
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -32,7 +32,7 @@ from ..errors import Cancelled, EncoderError, JepaStudioError, OutOfMemoryError,
 from ..state.clip import ClipWindow
 from ..state.view import ViewSettings
 from ..video.frame_cache import LRUCache
-from . import maps
+from .. import maps
 from .feature_cache import FeatureCache, FeatureKey
 from .lane import CancelToken, Lane
 from .messages import (
@@ -44,8 +44,8 @@ from .messages import (
     Status,
     TaskDone,
     VideoOpened,
-    ViewRequest,
 )
+from ..state.requests import ViewRequest
 
 Deliver = Callable[[object], None]
 
@@ -94,33 +94,63 @@ def _on_cpu(feats: PatchFeatures) -> PatchFeatures:
 
 @dataclass(frozen=True)
 class RenderedClip:
-    """One encoder's maps for one clip: uint8 [T', h, w, 3] plus where they sit."""
+    """One encoder's map of one clip (a :class:`~jepa_studio.maps.MapResult`) plus where it sits."""
 
     label: str
-    maps: np.ndarray
+    result: maps.MapResult
     frame_indices: tuple[tuple[int, ...], ...]
     crop_box: tuple[int, int, int, int]
     tubelet_size: int
-    note: str = ""
 
     def pane(self, generation: int, encoder: str, playhead: int) -> PaneImage:
         """The pane image for the time step that shows ``playhead``."""
+        images = self.result.images
         t = maps.time_step_for(self.frame_indices, playhead)
-        n, h, w = self.maps.shape[:3] if self.maps.size else (len(self.frame_indices), 0, 0)
-        image = self.maps[t] if self.maps.shape[0] > t else None
+        n, h, w = images.shape[:3] if images.size else (len(self.frame_indices), 0, 0)
+        shown = images.shape[0] > t
+        values = self.result.values
         return PaneImage(
             generation=generation,
             encoder=encoder,
             label=self.label,
-            image=image,
+            image=images[t] if shown else None,
             crop_box=self.crop_box,
             covered=tuple(self.frame_indices[t]) if self.frame_indices else (),
             time_step=t,
             n_steps=len(self.frame_indices),
             tubelet_size=self.tubelet_size,
             grid=(int(h), int(w)),
-            note=self.note,
+            note=self.result.note,
+            values=values[t] if shown and values is not None else None,
+            scale=self.result.scale,
+            caption=self.result.caption,
         )
+
+
+class _PaneContext:
+    """The :class:`~jepa_studio.maps.MapContext` of one encoder pane: memos kept per video,
+    encoder, device and resolution (bounded), query features from the feature cache."""
+
+    def __init__(self, engine: "StudioEngine", token: CancelToken, src: "VideoSource", req: ViewRequest,
+                 name: str, features: PatchFeatures, holder: list) -> None:
+        self.engine, self.token, self.src, self.req = engine, token, src, req
+        self.name, self.features, self.holder = name, features, holder
+
+    def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
+        req = self.req
+        full = (req.video_key, self.name, self.engine._device_key(req.device), req.resolution, *key)
+        value = self.engine._bases.get(full)
+        if value is None:
+            value = make()
+            self.engine._bases.put(full, value)
+        return value
+
+    def query_features(self, frame: int) -> PatchFeatures:
+        req = self.req
+        frames = req.clip.frames_around(frame, req.n_frames)
+        if frames == req.frames:
+            return self.features
+        return self.engine._features_for(self.token, self.src, req, self.name, frames, [None])
 
 
 def _video_key(path: Path) -> str:
@@ -576,49 +606,12 @@ class StudioEngine:
             self._deliver(Progress(f"encoding {name}", progress[0], progress[1]))
         feats = self._features_for(token, src, req, name, frames, holder)
         token.check()
-        view = req.view
-        note = ""
-        if view.map_kind == "pca":
-            basis = None
-            if view.basis == "session":
-                bkey = (
-                    req.video_key, name, self._device_key(req.device), req.resolution,
-                    maps.n_components_for(view.channels), view.foreground_threshold,
-                )
-                basis = self._bases.get(bkey)
-                if basis is None:
-                    basis = maps.fit_session_basis(feats, view)
-                    self._bases.put(bkey, basis)
-            images = maps.pca_maps(feats, view, basis)
-        elif view.map_kind == "difference":
-            images = maps.difference_maps(feats)
-            if images.shape[0] == 0:
-                note = "temporal difference needs 2 time steps: use more frames per clip"
-        else:
-            images, note = self._similarity(token, src, req, name, feats, holder)
-        images = np.ascontiguousarray(images)
-        images.setflags(write=False)
-        rendered = RenderedClip(feats.label, images, feats.frame_indices, feats.crop_box, feats.tubelet_size, note)
+        context = _PaneContext(self, token, src, req, name, feats, holder)
+        result = maps.get(req.view.map_kind).compute(feats, req.view, context)
+        result = replace(result, images=maps.frozen(result.images))
+        rendered = RenderedClip(feats.label, result, feats.frame_indices, feats.crop_box, feats.tubelet_size)
         self._renders.put(self._render_key(req, name, frames), rendered)
         return rendered
-
-    def _similarity(
-        self, token: CancelToken, src: VideoSource, req: ViewRequest, name: str, feats: PatchFeatures, holder: list
-    ) -> tuple[np.ndarray, str]:
-        query = req.view.query
-        _, h, w = feats.grid
-        if query is None:
-            return np.zeros((0, h, w, 3), np.uint8), "click a patch to see its similarity"
-        x, y, qframe = query
-        qframes = req.clip.frames_around(qframe, req.n_frames)
-        if qframes == req.frames:
-            qfeats = feats
-        else:
-            qfeats = self._features_for(token, src, req, name, qframes, [None])
-        vector = maps.query_vector(qfeats, x, y, qframe)
-        if vector is None:
-            return np.zeros((0, h, w, 3), np.uint8), "the clicked point is outside this encoder's crop"
-        return maps.similarity_maps(feats, vector), ""
 
     # -- prefetch -------------------------------------------------------------------------
     def _prefetch(self, token: CancelToken) -> None:

@@ -51,6 +51,29 @@ def colormap_lut(name: str = "viridis", size: int = 256) -> np.ndarray:
     return out
 
 
+def _as_float64(values: np.ndarray | torch.Tensor) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(values, dtype=np.float64)
+
+
+def robust_range(
+    values: np.ndarray | torch.Tensor,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    percentiles: tuple[float, float] = (1.0, 99.0),
+) -> tuple[float, float]:
+    """(vmin, vmax) of a scalar map: each given bound as is, a missing one at the
+    ``percentiles`` of the finite values (0 and 1 when there are none)."""
+    v = _as_float64(values)
+    finite = v[np.isfinite(v)]
+    if vmin is None:
+        vmin = float(np.percentile(finite, percentiles[0])) if finite.size else 0.0
+    if vmax is None:
+        vmax = float(np.percentile(finite, percentiles[1])) if finite.size else 1.0
+    return float(vmin), float(vmax)
+
+
 def apply_colormap(
     values: np.ndarray | torch.Tensor,
     vmin: float | None = None,
@@ -74,15 +97,9 @@ def apply_colormap(
     vmin get the top colour and the rest the bottom one.
     """
     lut = colormap_lut(name)
-    if isinstance(values, torch.Tensor):
-        values = values.detach().to("cpu", torch.float64).numpy()
-    v = np.asarray(values, dtype=np.float64)
+    v = _as_float64(values)
     nan = np.isnan(v)
-    finite = v[np.isfinite(v)]
-    if vmin is None:
-        vmin = float(np.percentile(finite, percentiles[0])) if finite.size else 0.0
-    if vmax is None:
-        vmax = float(np.percentile(finite, percentiles[1])) if finite.size else 1.0
+    vmin, vmax = robust_range(v, vmin, vmax, percentiles)
     span = float(vmax) - float(vmin)
     with np.errstate(invalid="ignore"):
         if span > 0:

@@ -1,7 +1,9 @@
-"""Application state without Qt: session, clip window, view settings, persistent settings."""
+"""Application state without Qt: session, clip window, view settings, requests, feature
+options (masking, ...), persistent settings."""
 
 from .clip import ClipWindow
-from .events import Observable
+from .events import Observable, Options
+from .requests import MaskRequest, ViewRequest
 from .session import Session, VideoMeta
 from .settings import AppSettings, MemorySettings, SettingsStore
 from .view import ViewSettings
@@ -9,10 +11,13 @@ from .view import ViewSettings
 __all__ = [
     "AppSettings",
     "ClipWindow",
+    "MaskRequest",
     "MemorySettings",
     "Observable",
+    "Options",
     "Session",
     "SettingsStore",
     "VideoMeta",
+    "ViewRequest",
     "ViewSettings",
 ]

@@ -24,13 +24,12 @@ from typing import Collection
 
 import numpy as np
 
-from ..analysis.masking import PixelMask
+from ..analysis.masking import FRAMES_KEY, PixelMask, read_mask_png
 from ..errors import UsageError
 from .events import Observable
 
 MIN_BRUSH = 1.0
 MAX_BRUSH = 512.0
-_FRAMES_KEY = "jepa_studio_frames"
 
 Box = tuple[int, int, int, int]
 _Snapshot = tuple[np.ndarray, frozenset[int] | None]
@@ -306,7 +305,7 @@ class MaskDocument(Observable):
 
         info = PngImagePlugin.PngInfo()
         frames = "all" if self._frames is None else ",".join(str(f) for f in sorted(self._frames))
-        info.add_text(_FRAMES_KEY, frames)
+        info.add_text(FRAMES_KEY, frames)
         try:
             Image.fromarray(self._pixels.astype(np.uint8) * 255, mode="L").save(os.fspath(path), format="PNG", pnginfo=info)
         except OSError as error:
@@ -330,36 +329,3 @@ class MaskDocument(Observable):
         doc._pixels = pixels
         doc._frames = frames
         return doc
-
-
-def read_mask_png(path: str | os.PathLike[str]) -> tuple[np.ndarray, frozenset[int] | None]:
-    """Read a mask image: (bool [H, W], frames or None).
-
-    Greyscale or RGB: pixels brighter than half are hidden. With an alpha channel that is
-    not fully opaque: opaque pixels are hidden. The frames come from our text chunk
-    (absent: the whole clip).
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    name = os.fspath(path)
-    try:
-        with Image.open(name) as image:
-            image.load()
-            text = dict(getattr(image, "text", {}) or {})
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                alpha = np.asarray(image.convert("RGBA"))[..., 3]
-                pixels = alpha > 127 if alpha.min() < 255 else np.asarray(image.convert("L")) > 127
-            else:
-                pixels = np.asarray(image.convert("L")) > 127
-    except FileNotFoundError:
-        raise UsageError(f"no mask file at {name}") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise UsageError(f"cannot read the mask {name}: not an image Pillow can open ({error})") from None
-    frames: frozenset[int] | None = None
-    value = text.get(_FRAMES_KEY, "all").strip()
-    if value and value != "all":
-        try:
-            frames = frozenset(int(v) for v in value.split(",") if v.strip())
-        except ValueError:
-            raise UsageError(f"the mask {name} names frames {value!r} that are not whole numbers") from None
-    return np.ascontiguousarray(pixels, dtype=bool), frames

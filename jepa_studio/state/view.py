@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-MapKind = Literal["pca", "difference", "similarity"]
+from .. import maps
+
 Basis = Literal["frame", "clip", "session"]
 
-MAP_KINDS: tuple[str, ...] = ("pca", "difference", "similarity")
 BASES: tuple[str, ...] = ("frame", "clip", "session")
 
 
@@ -19,8 +19,9 @@ class ViewSettings:
     Attributes
     ----------
     map_kind:
-        ``"pca"`` (components to RGB), ``"difference"`` (||z[t+1] - z[t]|| per patch) or
-        ``"similarity"`` (cosine similarity to the patch under ``query``).
+        a name of :data:`jepa_studio.maps.KINDS`: ``"pca"`` (components to RGB),
+        ``"difference"`` (||z[t+1] - z[t]|| per patch), ``"similarity"`` (cosine similarity
+        to the patch under ``query``), ...
     basis:
         PCA fitted per frame (time step), per clip, or once per session and encoder.
     channels:
@@ -32,19 +33,22 @@ class ViewSettings:
     query:
         (x, y, frame): the similarity query patch, at pixel (x, y) of source frame
         ``frame``, or None.
+    centred:
+        similarity of centred features (the clip's mean token removed), so raw-pixel
+        baselines, whose patches are all alike, stay readable.
     """
 
-    map_kind: MapKind = "pca"
+    map_kind: str = "pca"
     basis: Basis = "clip"
     channels: tuple[int, int, int] = (0, 1, 2)
     foreground_threshold: float | None = None
     overlay: bool = False
     overlay_opacity: float = 0.6
     query: tuple[float, float, int] | None = None
+    centred: bool = False
 
     def __post_init__(self) -> None:
-        if self.map_kind not in MAP_KINDS:
-            raise ValueError(f"map kind must be one of {MAP_KINDS}, not {self.map_kind!r}")
+        maps.get(self.map_kind)  # ValueError naming the known kinds
         if self.basis not in BASES:
             raise ValueError(f"PCA basis must be one of {BASES}, not {self.basis!r}")
         if len(self.channels) != 3 or min(self.channels) < 0:
@@ -54,8 +58,4 @@ class ViewSettings:
 
     def render_key(self) -> tuple:
         """The part of the settings that changes the map's pixels (overlay does not)."""
-        query = self.query if self.map_kind == "similarity" else None
-        basis = self.basis if self.map_kind == "pca" else None
-        channels = self.channels if self.map_kind == "pca" else None
-        threshold = self.foreground_threshold if self.map_kind == "pca" else None
-        return (self.map_kind, basis, channels, threshold, query)
+        return maps.get(self.map_kind).render_key(self)

@@ -53,7 +53,8 @@ from PySide6.QtWidgets import (
 from ..analysis.inpaint import FILLS
 from ..analysis.masking import PixelMask, TokenGrid, preset_mask
 from ..encoders.base import group_frame_indices
-from ..engine.masking import MaskedView, MaskError, MaskGridReady, MaskingEngine, MaskRequest
+from ..engine.masking import MaskedView, MaskError, MaskGridReady, MaskingEngine
+from ..state.requests import MaskRequest
 from ..engine.messages import Progress
 from ..errors import JepaStudioError
 from ..state.mask import MaskDocument

@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.decomposition import PCA
 
-from jepa_studio.analysis import PatchPCA, fit_frame_bases, fit_pca, pca_rgb
+from jepa_studio.analysis import PatchPCA, fit_frame_bases, fit_pca, pca_map
 from jepa_studio.encoders.base import PatchFeatures
 from jepa_studio.encoders.pixels import PixelEncoder
 from jepa_studio.encoders.preprocess import Preprocessing
@@ -250,14 +250,19 @@ def test_frame_bases_keep_colours_when_the_convention_would_flip() -> None:
     )
     independent = [fit_pca(feats.tokens[t], 3) for t in range(2)]
     assert (independent[0].components[0] @ independent[1].components[0]) < 0  # the flip happens
-    rgb = pca_rgb(feats, basis="frame")
+    rgb, frame_bases = pca_map(feats, basis="frame")
     assert rgb.shape == (2, h, w, 3) and rgb.dtype == np.uint8
     assert np.abs(rgb[0, ..., 0].astype(int) - rgb[1, ..., 0].astype(int)).mean() < 10
     bases = fit_frame_bases(feats, 3)
     assert (bases[0].components[0] @ bases[1].components[0]) > 0.9
     np.testing.assert_array_equal(rgb[1], bases[1].to_rgb(feats.tokens[1]))
-    clip = pca_rgb(feats, basis="clip")
+    assert len(frame_bases) == 2 and torch.equal(frame_bases[1].components, bases[1].components)
+    clip, clip_bases = pca_map(feats, basis="clip")
     np.testing.assert_array_equal(clip, fit_pca(feats).to_rgb(feats))
+    assert len(clip_bases) == 1
+    # a reference basis is used as is (exports keep one basis across the chunks of a video)
+    other = fit_pca(feats.tokens[0], 3)
+    np.testing.assert_array_equal(pca_map(feats, basis="clip", reference=other)[0], other.to_rgb(feats))
 
 
 def test_user_errors_are_clear() -> None:
@@ -271,7 +276,7 @@ def test_user_errors_are_clear() -> None:
     with pytest.raises(UsageError, match="threshold"):
         fit_pca(x, 3, foreground_threshold=1.5)
     with pytest.raises(UsageError):
-        pca_rgb(pixel_features(16), basis="session")  # type: ignore[arg-type]
+        pca_map(pixel_features(16), basis="session")  # type: ignore[arg-type]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

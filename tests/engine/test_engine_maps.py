@@ -7,7 +7,7 @@ import torch
 
 from jepa_studio.analysis.pca import fit_pca
 from jepa_studio.encoders.base import PatchFeatures
-from jepa_studio.engine.maps import pca_maps, time_step_for, token_at
+from jepa_studio.maps import ClipContext, get, time_step_for, token_at
 from jepa_studio.state import ViewSettings
 
 
@@ -39,6 +39,10 @@ def test_token_at_follows_the_crop_box() -> None:
     assert token_at(feats, 105.9, 63.9) == (3, 5)
     assert token_at(feats, 10 + 16 * 2 + 1, 16 * 1 + 1) == (1, 2)
     assert token_at(feats, 5, 10) is None  # left of the crop
+
+
+def pca_maps(feats: PatchFeatures, view: ViewSettings) -> np.ndarray:
+    return get("pca").compute(feats, view, ClipContext(feats)).images
 
 
 def test_frame_basis_fits_each_step_and_clip_basis_fits_once() -> None:

@@ -29,8 +29,8 @@ from jepa_studio.engine import (
     StudioEngine,
     VideoOpened,
     make_request,
-    maps,
 )
+from jepa_studio import maps
 from jepa_studio.engine.messages import Progress
 from jepa_studio.engine.world import (
     CompareDone,
@@ -505,7 +505,7 @@ def test_session_bases_are_per_resolution_and_bounded(small_video, monkeypatch) 
         pane = [m for m in inbox.of(PaneImage) if m.generation == generation][0]
         with open_video(small_video) as video:
             feats = load_encoder("pixels", resolution=48).encode(video.clip(0, 4, 1), [0, 1, 2, 3])
-        expected = maps.pca_maps(feats, view, maps.fit_session_basis(feats, view))[0]
+        expected = maps.get("pca").compute(feats, view, maps.ClipContext(feats)).images[0]  # fitted on this clip
         np.testing.assert_array_equal(pane.image, expected)
 
         for i in range(studio.BASIS_CACHE_SIZE + 4):  # many thresholds: the cache stays bounded

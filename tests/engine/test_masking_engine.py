@@ -17,7 +17,8 @@ from jepa_studio.analysis.masking import PixelMask, centre_block
 from jepa_studio.analysis.pca import fit_pca
 from jepa_studio.encoders import load_encoder
 from jepa_studio.engine import StudioEngine, TaskDone, VideoOpened, make_request
-from jepa_studio.engine.masking import MaskedView, MaskError, MaskGridReady, MaskingEngine, MaskRequest
+from jepa_studio.engine.masking import MaskedView, MaskError, MaskGridReady, MaskingEngine
+from jepa_studio.state import MaskRequest
 from engine_helpers import Inbox
 
 from jepa_studio.state import ClipWindow, ViewSettings

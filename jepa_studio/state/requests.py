@@ -1,0 +1,93 @@
+"""What the window asks the engine to compute: plain, hashable descriptions (no Qt, no models).
+
+The engine answers a :class:`ViewRequest` with one image per encoder pane and a
+:class:`MaskRequest` with the masked-prediction panes; the state objects build them from what
+the user chose, so the GUI, the CLI and tests ask in the same words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..analysis.masking import PixelMask
+from .clip import ClipWindow
+from .view import ViewSettings
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """What the encoder panes should show.
+
+    Attributes
+    ----------
+    video_key: the open video (see :attr:`StudioEngine.video_key`).
+    playhead: the source frame under the playhead.
+    clip: the clip window; the encoders see ``clip.frames_around(playhead, n_frames)``.
+    n_frames: frames in the video.
+    encoders: encoder names, one pane each.
+    view: map kind, PCA settings, similarity query.
+    device: ``"auto"`` or a torch device string.
+    resolution: input short side in pixels, or None for each encoder's default.
+    """
+
+    video_key: str
+    playhead: int
+    clip: ClipWindow
+    n_frames: int
+    encoders: tuple[str, ...]
+    view: ViewSettings
+    device: str = "auto"
+    resolution: int | None = None
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        """Source frame indices of the clip around the playhead."""
+        return self.clip.frames_around(self.playhead, self.n_frames)
+
+
+@dataclass(frozen=True)
+class MaskRequest:
+    """What the masked-prediction panes should show.
+
+    Attributes
+    ----------
+    video_key: the open video (:attr:`StudioEngine.video_key`).
+    frames: source frame indices of the clip (the clip around the playhead).
+    encoder: the encoder name (registry name, hub id or folder).
+    mask: the pixel mask (source-frame pixels, and the frames it applies to).
+    device, resolution: as in :class:`ViewRequest`.
+    fill: how encoders without a predictor fill hidden pixels: ``"mean"``, ``"blur"``, ``"noise"``.
+    threshold: a token is hidden when more than this fraction of its pixels is masked.
+    leaky: also compute V-JEPA 2's leaky variant.
+    channels: principal components shown as R, G, B (0-based).
+    """
+
+    video_key: str
+    frames: tuple[int, ...]
+    encoder: str
+    mask: PixelMask = field(compare=False)
+    device: str = "auto"
+    resolution: int | None = None
+    fill: str = "blur"
+    threshold: float = 0.0
+    leaky: bool = True
+    channels: tuple[int, int, int] = (0, 1, 2)
+
+    def key(self) -> tuple:
+        """Everything that changes the result (the mask by a digest of its pixels and frames)."""
+        return (
+            self.video_key, self.frames, self.encoder, mask_digest(self.mask), self.device,
+            self.resolution, self.fill, float(self.threshold), bool(self.leaky), tuple(self.channels),
+        )
+
+
+def mask_digest(mask: PixelMask) -> str:
+    """A short digest of a mask's pixels, size and frames."""
+    h = hashlib.sha1()
+    h.update(np.asarray(mask.size, dtype=np.int64).tobytes())
+    h.update(np.packbits(mask.pixels).tobytes())
+    h.update(b"all" if mask.frames is None else ",".join(str(f) for f in sorted(mask.frames)).encode())
+    return h.hexdigest()
