@@ -30,8 +30,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from jepa_studio.encoders import load_encoder  # noqa: E402
 from jepa_studio.engine import StudioEngine  # noqa: E402
 from jepa_studio.state import MemorySettings  # noqa: E402
-from jepa_studio.ui.main_window import MainWindow  # noqa: E402
-from jepa_studio.ui.theme import apply_theme  # noqa: E402
+from jepa_studio.ui.shell.window import MainWindow  # noqa: E402
+from jepa_studio.ui.shell.theme import apply_theme  # noqa: E402
 from jepa_studio.video import write_video  # noqa: E402
 
 ENCODERS = ("pixels", "pixels-tubelet", "dinov2-small", "dinov2-reg-small")
@@ -68,8 +68,8 @@ def wait(app: QApplication, condition, timeout: float = 600.0) -> None:
 
 def panes_show(window: MainWindow, frame: int) -> bool:
     return all(
-        p.last is not None and p.last.generation == window._view_generation and frame in p.last.covered
-        for p in window.encoder_panes.values()
+        p.last is not None and p.last.generation == window.feature("viewer")._view_generation and frame in p.last.covered
+        for p in window.feature("viewer").encoder_panes.values()
     )
 
 

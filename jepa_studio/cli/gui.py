@@ -39,8 +39,8 @@ def run(argv: Sequence[str]) -> int:
 
     import qasync
 
-    from ..ui.main_window import MainWindow
-    from ..ui.theme import apply_theme
+    from ..ui.shell.window import MainWindow
+    from ..ui.shell.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "jepa-studio"])
     app.setApplicationName("JEPA Studio")

@@ -130,6 +130,11 @@ class Lane:
             self.generation += 1
             self._cond.notify_all()
 
+    def request_waiting(self) -> bool:
+        """True while a request (not a task) waits for the worker."""
+        with self._cond:
+            return self._latest is not None
+
     def has_pending(self) -> bool:
         """True when a request or task is waiting."""
         return self._latest is not None or bool(self._tasks)

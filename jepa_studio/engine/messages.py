@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -85,11 +85,13 @@ class PaneError:
 
 @dataclass(frozen=True)
 class Progress:
-    """Long work in progress: ``done`` of ``total`` (total 0: unknown); ``total == done`` ends it."""
+    """Long work in progress: ``done`` of ``total`` (total 0: unknown); ``total == done`` ends it,
+    ``cancelled`` when it ended because the user cancelled it."""
 
     text: str
     done: int
     total: int
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,10 +111,20 @@ class ErrorReport:
     request: int = 0
 
 
+#: what a background task does: "export" (an image or video), "save" (checkpoints), "report"
+TaskKind = Literal["export", "save", "report"]
+
+
 @dataclass(frozen=True)
 class TaskDone:
-    """A background task (export) finished; ``result`` is its return value (a path)."""
+    """A background task finished; ``result`` is its return value (the path it wrote)."""
 
     request: int
     name: str
     result: object
+    kind: TaskKind = "export"
+
+    def summary(self) -> str:
+        """The status-bar line: what happened, and where."""
+        verb = {"export": "exported to", "save": "saved checkpoint to", "report": "wrote report to"}[self.kind]
+        return f"{verb} {self.result}"

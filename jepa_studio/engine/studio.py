@@ -43,6 +43,7 @@ from .messages import (
     Progress,
     Status,
     TaskDone,
+    TaskKind,
     VideoOpened,
 )
 from ..state.requests import ViewRequest
@@ -394,7 +395,7 @@ class StudioEngine:
         for listener in list(self.cancel_listeners):
             listener()
         self._flush_deferred()
-        self._deliver(Progress("cancelled", 1, 1))
+        self._deliver(Progress("work", 1, 1, cancelled=True))
 
     def _view_job_then_deferred(self, token: CancelToken, req: ViewRequest, missing: Sequence[str]) -> None:
         try:
@@ -552,7 +553,7 @@ class StudioEngine:
         (else like :meth:`submit_gpu_task`): a long job (training) that yields in slices lets
         the panes update between slices while keeping the single GPU worker."""
         with self._lock:
-            if self._gpu._latest is not None:
+            if self._gpu.request_waiting():
                 self._deferred.append(job)
                 return
         self._gpu.submit_task(job)
@@ -640,7 +641,12 @@ class StudioEngine:
                     continue
 
     # -- tasks ----------------------------------------------------------------------------
-    def run_task(self, name: str, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], object]) -> int:
+    def run_task(
+        self,
+        name: str,
+        fn: Callable[[Callable[[int, int], None], Callable[[], bool]], object],
+        kind: TaskKind = "export",
+    ) -> int:
         """Run ``fn(progress, cancel)`` on the GPU lane after the current work; returns an id.
 
         Delivers :class:`Progress` as ``fn`` reports it, then :class:`TaskDone` with its
@@ -653,22 +659,22 @@ class StudioEngine:
                 self._deliver(Progress(name, int(done), int(total)))
 
             if token.cancelled:  # cancelled while it waited in the queue
-                self._deliver(Progress(f"{name} cancelled", 1, 1))
+                self._deliver(Progress(name, 1, 1, cancelled=True))
                 return
             try:
                 result = fn(progress, lambda: token.cancelled)
             except Cancelled:
-                self._deliver(Progress(f"{name} cancelled", 1, 1))
+                self._deliver(Progress(name, 1, 1, cancelled=True))
                 return
             except Exception as error:  # noqa: BLE001 - reported to the user
-                message, kind = describe_error(error)
-                if kind == "internal":
+                message, error_kind = describe_error(error)
+                if error_kind == "internal":
                     traceback.print_exception(error)
                 self._deliver(Progress(name, 1, 1))
-                self._deliver(ErrorReport(message, "export" if kind == "usage" else kind, request))
+                self._deliver(ErrorReport(message, "export" if error_kind == "usage" else error_kind, request))
                 return
             self._deliver(Progress(name, 1, 1))
-            self._deliver(TaskDone(request, name, result))
+            self._deliver(TaskDone(request, name, result, kind))
 
         self._gpu.submit_task(job)
         return request

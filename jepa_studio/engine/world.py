@@ -622,7 +622,7 @@ class WorldEngine:
         if run.world is not None and run.checkpoint is not None and str(run.checkpoint) not in run.checkpoints:
             run.checkpoints.append(str(run.checkpoint))
         name = "world model"
-        self._deliver(Progress(f"{name} cancelled" if cancelled else name, 1, 1))
+        self._deliver(Progress(name, 1, 1, cancelled=cancelled))
         self._deliver(WorldRunDone(run.id, cancelled, error, tuple(run.checkpoints)))
         if self._run is run:
             self._run = None
@@ -684,7 +684,7 @@ class WorldEngine:
                 progress(i + 1, len(names))
             return out
 
-        return self.engine.run_task(f"saving world models to {out.name}", fn)
+        return self.engine.run_task(f"saving world models to {out.name}", fn, "save")
 
     # -- reconstructions --------------------------------------------------------------------
     def request_reconstruction(
@@ -877,7 +877,7 @@ class WorldEngine:
             last = [0.0]
             if token.cancelled or cancel.is_set():  # cancelled while it waited in the queue
                 try:
-                    self._deliver(Progress("comparison cancelled", 1, 1))
+                    self._deliver(Progress("comparison", 1, 1, cancelled=True))
                     self._deliver(CompareDone(rid, _cancelled_comparison(settings, source, video_path)))
                 finally:
                     self._compare_cancel = None
@@ -913,7 +913,7 @@ class WorldEngine:
                 )
                 desc = source or d.describe(Path(video_path).name if video_path else "video")
                 result = compare_encoders(data, list(settings.encoders), cs, progress, cancel, checkpoint_dir, desc)
-                self._deliver(Progress("comparison cancelled" if result.cancelled else "comparison", 1, 1))
+                self._deliver(Progress("comparison", 1, 1, cancelled=result.cancelled))
                 self._deliver(CompareDone(rid, result))
             except Exception as error:  # noqa: BLE001 - shown in the window
                 message, _ = self._report_error(error)
@@ -937,7 +937,7 @@ class WorldEngine:
             write_report(result, out)
             return out / "report.json"
 
-        return self.engine.run_task(f"writing the report to {out.name}", fn)
+        return self.engine.run_task(f"writing the report to {out.name}", fn, "report")
 
 
 def _cancelled_comparison(settings: WorldSettings, source: str | None, video_path: Path | None) -> Any:

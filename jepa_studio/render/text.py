@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -49,3 +50,82 @@ def draw_text(
         draw.rectangle((x - padding, y - padding, x + w + padding, y + h + padding), fill=background)
     draw.multiline_text((x, y), text, fill=color, font=font(size), spacing=3)
     return np.asarray(canvas).copy()
+
+
+#: phrases a title never elides away (a random-weights model must always say so)
+PROTECTED = ("[random weights]", "random weights", "RANDOM WEIGHTS", "LEAKY")
+ELLIPSIS = "…"
+
+
+def elide_runs(
+    runs: list[tuple[str, str | None]],
+    width: float,
+    measure: Callable[[str], float],
+    protected: Iterable[str] = PROTECTED,
+) -> list[tuple[str, str | None]]:
+    """Cut the middle of the longest unprotected stretches of ``runs`` until they fit ``width``.
+
+    Text inside ``protected`` phrases (e.g. "[random weights]") is never removed. Returns new
+    runs (an ellipsis marks each cut); unchanged when the text already fits.
+    """
+    chars = [(ch, colour) for text, colour in runs for ch in text]
+    text = "".join(ch for ch, _ in chars)
+    if measure(text) <= width or not chars:
+        return [r for r in runs if r[0]]
+    keep = [False] * len(chars)
+    lowered = text.lower()
+    for phrase in protected:
+        start = lowered.find(phrase.lower())
+        while start >= 0:
+            for i in range(start, start + len(phrase)):
+                keep[i] = True
+            start = lowered.find(phrase.lower(), start + len(phrase))
+    # unprotected stretches [a, b), longest first
+    stretches, a = [], None
+    for i, k in enumerate([*keep, True]):
+        if not k and a is None:
+            a = i
+        elif k and a is not None:
+            stretches.append((a, i))
+            a = None
+    stretches.sort(key=lambda ab: ab[0] - ab[1])
+    cuts: dict[int, tuple[int, int]] = {}  # stretch start -> (chars kept left, right)
+
+    def build() -> list[tuple[str, str | None]]:
+        out: list[tuple[str, str | None]] = []
+        i = 0
+        while i < len(chars):
+            if i in cuts:
+                a, b = i, next(b for a2, b in stretches if a2 == i)
+                left, right = cuts[i]
+                seq = chars[a : a + left] + [(ELLIPSIS, chars[a + left if left < b - a else a][1])] + chars[b - right : b]
+                i = b
+            else:
+                seq = [chars[i]]
+                i += 1
+            for ch, colour in seq:
+                if out and out[-1][1] == colour:
+                    out[-1] = (out[-1][0] + ch, colour)
+                else:
+                    out.append((ch, colour))
+        return out
+
+    def fits() -> bool:
+        return measure("".join(t for t, _ in build())) <= width
+
+    for a, b in stretches:
+        n = b - a
+        lo, hi = 0, n - 1  # kept characters of this stretch
+        cuts[a] = (0, 0)
+        if not fits():
+            continue  # cut it all and go on with the next stretch
+        while lo < hi:  # the most characters kept that still fit
+            mid = (lo + hi + 1) // 2
+            cuts[a] = ((mid + 1) // 2, mid // 2)
+            if fits():
+                lo = mid
+            else:
+                hi = mid - 1
+        cuts[a] = ((lo + 1) // 2, lo // 2)
+        break
+    return build()

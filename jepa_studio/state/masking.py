@@ -29,7 +29,10 @@ class MaskingOptions:
         session's encoders, else the first); leaky: also show V-JEPA 2's leaky variant;
     fill: how encoders without a predictor fill hidden pixels; threshold: a token is hidden
         when more than this fraction of its pixels is masked; future_steps: k of the
-        "future" preset.
+        "future" preset;
+    show_full, show_predicted, show_error: which masked panes show in mask mode;
+    show_encoders: keep the encoder panes in mask mode (off: the frame gets their room to
+        paint in).
     """
 
     encoder: str = ""
@@ -37,6 +40,19 @@ class MaskingOptions:
     fill: str = "blur"
     threshold: float = 0.0
     future_steps: int = 1
+    show_full: bool = True
+    show_predicted: bool = True
+    show_error: bool = True
+    show_encoders: bool = False
+
+    def pane_keys(self, variants: int) -> list[str]:
+        """The masked panes to show when the view has ``variants`` variants (2: with the
+        leaky one): keys of ``full``, ``predicted``, ``error``, ``leaky_predicted``, ``leaky_error``."""
+        keys = [k for k, on in (("full", self.show_full), ("predicted", self.show_predicted),
+                                ("error", self.show_error)) if on]
+        if variants > 1:
+            keys += [f"leaky_{k}" for k in ("predicted", "error") if k in keys]
+        return keys
 
     def __post_init__(self) -> None:
         if self.fill not in FILLS:
@@ -76,6 +92,11 @@ class MaskingState(Observable):
         """A new document (another video, a restored mask)."""
         self.document = document
         self._emit("document", document)
+
+    @property
+    def hides_encoder_panes(self) -> bool:
+        """True while mask mode gives the encoder panes' room to the frame."""
+        return self.mode and not self.options.show_encoders
 
     def set_latest(self, request_id: int) -> None:
         self.latest = int(request_id)

@@ -259,7 +259,7 @@ def test_cancel_of_a_queued_export_reports_it_without_running_it(small_video) ->
         gate.open()
         assert engine.wait_idle(TIMEOUT)
         assert ran == []
-        assert inbox.of(Progress)[-1] == Progress("exporting x.png cancelled", 1, 1)
+        assert inbox.of(Progress)[-1] == Progress("exporting x.png", 1, 1, cancelled=True)
     finally:
         engine.close()
 

@@ -42,7 +42,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session", autouse=True)
 def themed(qapp):
-    from jepa_studio.ui.theme import apply_theme
+    from jepa_studio.ui.shell.theme import apply_theme
 
     apply_theme(qapp)
     return qapp
@@ -55,8 +55,8 @@ def settings_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_window(qtbot, settings_file: Path):
-    from jepa_studio.ui.main_window import MainWindow
-    from jepa_studio.ui.qsettings_store import QSettingsStore
+    from jepa_studio.ui.shell.window import MainWindow
+    from jepa_studio.ui.shell.qsettings_store import QSettingsStore
 
     windows = []
 

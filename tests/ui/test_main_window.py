@@ -13,9 +13,8 @@ from PySide6.QtGui import QDropEvent
 
 from jepa_studio.analysis.pca import fit_pca
 from jepa_studio.encoders import load_encoder
-from jepa_studio.export import PcaView, export_comparison
 from jepa_studio.render.colormap import apply_colormap
-from jepa_studio.ui.bridge import EngineBridge
+from jepa_studio.ui.shell.bridge import EngineBridge
 from jepa_studio.video import open_video
 
 TIMEOUT = 15000
@@ -32,9 +31,9 @@ def open_and_wait(qtbot, window, path: Path) -> None:
 
 def panes_ready(window, frame: int) -> bool:
     """Every encoder pane shows the current request's time step covering ``frame``."""
-    for pane in window.encoder_panes.values():
+    for pane in window.feature("viewer").encoder_panes.values():
         last = pane.last
-        if last is None or last.generation != window._view_generation or frame not in last.covered:
+        if last is None or last.generation != window.feature("viewer")._view_generation or frame not in last.covered:
             return False
     return True
 
@@ -54,11 +53,11 @@ def test_open_scrub_and_panes_show_the_right_frames_features(qtbot, make_window,
     for name, step in (("pixels", 5), ("pixels-tubelet", 2)):
         feats = load_encoder(name, resolution=RESOLUTION).encode(frames, list(range(8, 16)))
         expected = fit_pca(feats, 3).to_rgb(feats)[step]
-        pane = window.encoder_panes[name]
+        pane = window.feature("viewer").encoder_panes[name]
         np.testing.assert_array_equal(pane.map_item.image, expected)
         rect = pane.map_item.mapRectToParent(pane.map_item.boundingRect())
         assert (rect.width(), rect.height()) == (128, 72)  # the map covers the whole frame
-    assert "frames 12–13" in window.encoder_panes["pixels-tubelet"].subtitle
+    assert "frames 12–13" in window.feature("viewer").encoder_panes["pixels-tubelet"].subtitle
     assert window.timeline.label().startswith("frame 13 / 23")
     screenshot(window, "window_pca")
 
@@ -98,7 +97,7 @@ def test_click_a_patch_shows_similarity_in_every_pane(qtbot, make_window, videos
     window.session.set_playhead(5)
     qtbot.waitUntil(lambda: panes_ready(window, 5), timeout=TIMEOUT)
     # click in the pixels pane at source pixel (36, 40): on the moving square
-    pane = window.encoder_panes["pixels"]
+    pane = window.feature("viewer").encoder_panes["pixels"]
     scene_point = pane.view_box.mapViewToScene(QPointF(36.5, 40.5))
     widget_point = window.grid.mapFromScene(scene_point)
     qtbot.mouseClick(window.grid.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
@@ -114,28 +113,58 @@ def test_click_a_patch_shows_similarity_in_every_pane(qtbot, make_window, videos
     sim = torch.nn.functional.cosine_similarity(feats.tokens[1], q.expand_as(feats.tokens[1]), dim=-1)
     expected = apply_colormap(sim.numpy(), vmin=-1.0, vmax=1.0, name="coolwarm")
     np.testing.assert_array_equal(pane.map_item.image, expected)
-    assert window.encoder_panes["pixels-tubelet"].map_item.image is not None
+    assert window.feature("viewer").encoder_panes["pixels-tubelet"].map_item.image is not None
     assert len(pane.marker.data) == 1
     window.session.update_view(overlay=True, overlay_opacity=0.5)
     assert pane.frame_item.isVisible() and pane.map_item.opacity() == 0.5
     screenshot(window, "window_similarity_overlay")
 
 
-def test_ctrl_e_exports_through_export_comparison(qtbot, make_window, videos, tmp_path: Path) -> None:
+def test_ctrl_e_exports_the_view_as_it_is_on_screen(qtbot, make_window, videos, tmp_path: Path) -> None:
+    """Frame 15 on screen (tubelet 14-15 of the clip 8-15): the export holds exactly the panes as
+    shown, with the maps of that clip and that tubelet, masked panes included, and a video of the clip."""
+    from jepa_studio.render.view import compose_view
+
     window = make_window()
     open_and_wait(qtbot, window, videos["first"])
-    window.session.set_clip(frames_per_clip=4, stride=2)
-    window.session.set_playhead(10)
+    window.session.set_clip(frames_per_clip=8, stride=1)
+    window.session.set_playhead(15)
+    qtbot.waitUntil(lambda: panes_ready(window, 15), timeout=TIMEOUT)
+    viewer = window.feature("viewer")
     out = tmp_path / "view.png"
-    window.ask_export_path = lambda: out  # only the file dialog is replaced
+    viewer.ask_export_path = lambda: out  # only the file dialog is replaced
+    cells = [pane.snapshot() for pane in window.grid.panes]
     qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.last_export == out, timeout=TIMEOUT)
     image = np.asarray(Image.open(out).convert("RGB"))
-    reference = tmp_path / "reference.png"
+    expected = compose_view(cells, window.session.video.size, window.grid.columns, 320, viewer.exporter.title())
+    np.testing.assert_array_equal(image, expected)
+    # the maps exported are those of the clip on screen, computed directly
     with open_video(videos["first"]) as video:
-        encoders = [load_encoder(n, resolution=RESOLUTION) for n in ("pixels", "pixels-tubelet")]
-        export_comparison(video, encoders, [8, 10, 12, 14], reference, PcaView())
-    np.testing.assert_array_equal(image, np.asarray(Image.open(reference).convert("RGB")))
+        clip = video.clip(8, 8, 1)
+    by_title = {c.title: c for c in cells}
+    for name, covered in (("pixels", "frame 15"), ("pixels-tubelet", "frames 14–15")):
+        feats = load_encoder(name, resolution=RESOLUTION).encode(clip, list(range(8, 16)))
+        direct = fit_pca(feats, 3).to_rgb(feats)[feats.time_step_of_frame(15)]
+        np.testing.assert_array_equal(by_title[name].image, direct)
+        assert by_title[name].subtitle.startswith(covered)
+    # masked panes are part of the view when mask mode shows them
+    masking = window.feature("masking")
+    masking.apply_preset("centre")
+    qtbot.waitUntil(lambda: masking.view is not None and masking.panes["error"].image is not None, timeout=TIMEOUT)
+    out2 = tmp_path / "masked_view.png"
+    viewer.export_view(out2)
+    qtbot.waitUntil(lambda: window.last_export == out2, timeout=TIMEOUT)
+    shown = [pane.snapshot() for pane in window.grid.panes]
+    assert any(c.title.startswith("recovery") for c in shown)
+    expected = compose_view(shown, window.session.video.size, window.grid.columns, 320, viewer.exporter.title())
+    np.testing.assert_array_equal(np.asarray(Image.open(out2).convert("RGB")), expected)
+    # a video export steps through the clip window
+    out3 = tmp_path / "view.mp4"
+    viewer.export_view(out3)
+    qtbot.waitUntil(lambda: window.last_export == out3, timeout=TIMEOUT)
+    with open_video(out3) as written:
+        assert len(written) == 8
 
 
 def test_drop_a_file_opens_it(qtbot, make_window, videos) -> None:
@@ -169,10 +198,10 @@ def test_unknown_encoder_fails_in_its_pane_only(qtbot, make_window, videos) -> N
     window = make_window()
     open_and_wait(qtbot, window, videos["first"])
     window.session.add_encoder("not-a-real-encoder")
-    pane = window.encoder_panes["not-a-real-encoder"]
+    pane = window.feature("viewer").encoder_panes["not-a-real-encoder"]
     qtbot.waitUntil(lambda: "not-a-real-encoder" in pane.note_item.textItem.toPlainText(), timeout=TIMEOUT)
     assert panes_ready(window, 0) is False  # that pane has no image
-    assert all(window.encoder_panes[n].last is not None for n in ("pixels", "pixels-tubelet"))
+    assert all(window.feature("viewer").encoder_panes[n].last is not None for n in ("pixels", "pixels-tubelet"))
 
 
 def test_settings_persist_between_runs(qtbot, make_window, videos) -> None:
@@ -180,7 +209,7 @@ def test_settings_persist_between_runs(qtbot, make_window, videos) -> None:
     open_and_wait(qtbot, window, videos["first"])
     window.session.set_encoders(["pixels"])
     window.session.set_device("cpu")
-    window.settings_dock.hide()
+    window.feature("viewer").dock.hide()
     window.close()
     again = make_window(resize=False)
     assert again.session.encoders == ("pixels",)
@@ -191,7 +220,7 @@ def test_settings_persist_between_runs(qtbot, make_window, videos) -> None:
     # window layout: the dock the user closed stays closed (the offscreen screen is
     # 800x600, so restored sizes are clamped there and not compared)
     assert again.store.value("window/geometry") is not None
-    assert not again.settings_dock.isVisible()
+    assert not again.feature("viewer").dock.isVisible()
 
 
 def test_thousands_of_signals_across_threads(qtbot) -> None:

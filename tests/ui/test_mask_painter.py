@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui
 from jepa_studio.analysis.masking import TokenGrid
 from jepa_studio.encoders.preprocess import Preprocessing
 from jepa_studio.state.mask import MaskDocument
-from jepa_studio.ui.mask_painter import MaskPainter
+from jepa_studio.ui.masking.painter import MaskPainter
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 CTRL = QtCore.Qt.KeyboardModifier.ControlModifier

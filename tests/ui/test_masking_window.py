@@ -37,9 +37,9 @@ def open_window(qtbot, make_window, video: Path, encoders: tuple[str, ...], fram
     window.session.set_resolution(RES)
     window.session.set_clip(frames_per_clip=frames_per_clip, stride=1)
     window.open_path(video)
-    qtbot.waitUntil(lambda: window.session.video is not None and window.masking.document.size == (72, 128), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.session.video is not None and window.feature("masking").document.size == (72, 128), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: window.frame_pane.frame_item.image is not None, timeout=TIMEOUT)
-    return window, window.masking
+    return window, window.feature("masking")
 
 
 def result_ready(controller, with_variants: bool = True) -> bool:
@@ -48,7 +48,7 @@ def result_ready(controller, with_variants: bool = True) -> bool:
     return (
         not controller._timer.isActive()
         and view is not None
-        and view.request == controller._latest
+        and view.request == controller.state.latest
         and bool(view.variants) == with_variants
     )
 
@@ -75,13 +75,13 @@ def test_painting_shows_masked_panes_equal_to_the_direct_computation(qtbot, make
     assert masking.mode and masking.painter.enabled
     window.grid.fit((128, 72))
     qtbot.wait(50)
-    before = masking._latest
+    before = masking.state.latest
     drag(qtbot, window, [(40, 24), (60, 30), (80, 40), (96, 44)])
     assert not masking.document.empty and masking.document.can_undo
     # one stroke, however many moves: one request, sent when the stroke ended
-    qtbot.waitUntil(lambda: masking._latest == before + 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: masking.state.latest == before + 1, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: result_ready(masking), timeout=TIMEOUT)
-    assert masking._latest == before + 1
+    assert masking.state.latest == before + 1
     assert masking.masking.last_thread == "jepa-studio-gpu"  # computed off the GUI thread
 
     with open_video(videos["first"]) as video:
@@ -108,9 +108,9 @@ def test_painting_shows_masked_panes_equal_to_the_direct_computation(qtbot, make
     screenshot(window, "window_masking_vjepa2")
 
     # scrubbing inside the clip shows another step at once, without a new request
-    latest = masking._latest
+    latest = masking.state.latest
     window.session.set_playhead(3)
-    assert masking._latest == latest and "frames 2–3" in panes["full"].subtitle
+    assert masking.state.latest == latest and "frames 2–3" in panes["full"].subtitle
 
 
 def test_undo_redo_presets_and_brush_keys(qtbot, make_window, videos) -> None:
@@ -141,7 +141,7 @@ def test_undo_redo_presets_and_brush_keys(qtbot, make_window, videos) -> None:
     assert masking.panel.brush.value() == round(masking.document.brush_size)
 
     # the future preset from the Mask menu: the last k steps, whole frames, one undo step
-    masking.panel.future_k.setValue(2)
+    masking.panel.future_steps.setValue(2)
     action = next(a for a in masking.menu.actions() if a.menu() is not None).menu().actions()[2]
     assert action.text() == "Future steps"
     action.trigger()
@@ -184,11 +184,11 @@ def test_save_load_and_the_mask_kept_with_the_session(qtbot, make_window, videos
     again = make_window()
     again.session.set_resolution(RES)
     again.open_path(videos["first"])
-    qtbot.waitUntil(lambda: again.masking.document.size == (72, 128), timeout=TIMEOUT)
-    np.testing.assert_array_equal(again.masking.document.pixels, saved)
-    assert again.masking.document.frames == frozenset({2, 3})
-    assert again.masking.mode  # mask mode was on when the window closed
-    assert again.masking.autosave_path().parent == settings_file.parent / "jepa-studio-masks"
+    qtbot.waitUntil(lambda: again.feature("masking").document.size == (72, 128), timeout=TIMEOUT)
+    np.testing.assert_array_equal(again.feature("masking").document.pixels, saved)
+    assert again.feature("masking").document.frames == frozenset({2, 3})
+    assert again.feature("masking").mode  # mask mode was on when the window closed
+    assert again.feature("masking").autosave_path().parent == settings_file.parent / "jepa-studio-masks"
 
 
 def test_export_from_the_window_equals_the_cli_function(qtbot, make_window, videos, tmp_path, screenshot) -> None:
@@ -224,11 +224,11 @@ def test_the_gui_thread_never_waits_for_the_model(qtbot, make_window, videos) ->
     try:
         drag(qtbot, window, [(20, 20), (40, 20)])
         qtbot.waitUntil(lambda: masking.panel.busy.isVisible(), timeout=TIMEOUT)
-        first = masking._latest
+        first = masking.state.latest
         # the window still paints, undoes and scrubs while the worker is held
         drag(qtbot, window, [(80, 50), (100, 50)])
         assert masking.document.pixels[50, 90] and masking.painter.overlay_item.image[50, 90, 3] > 0
-        qtbot.waitUntil(lambda: masking._latest == first + 1, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: masking.state.latest == first + 1, timeout=TIMEOUT)
         window.session.set_playhead(2)
         assert masking.view is None or not masking.view.variants
     finally:
@@ -248,7 +248,7 @@ def test_errors_show_in_the_window(qtbot, make_window, videos) -> None:
 
 def test_pca_component_spin_boxes_are_one_based(qtbot, make_window) -> None:
     window = make_window()
-    spins = window.controls.channels
+    spins = window.feature("viewer").controls.channels
     assert [s.value() for s in spins] == [1, 2, 3] and spins[0].minimum() == 1
     spins[0].setValue(4)
     assert window.session.view.channels == (3, 1, 2)

@@ -13,9 +13,11 @@ from PySide6.QtWidgets import QDialogButtonBox
 from jepa_studio.encoders import load_encoder
 from jepa_studio.engine.messages import PaneImage
 from jepa_studio.export import PcaView, export_comparison
-from jepa_studio.ui.export_dialog import ExportRange, ExportRangeDialog, describe
-from jepa_studio.ui.main_window import done_text
-from jepa_studio.ui.panes import EncoderPane, Pane, PaneGrid, choose_columns, short_label
+from jepa_studio.ui.viewer.export_dialog import ExportRange, ExportRangeDialog, describe
+from jepa_studio.engine.messages import TaskDone
+from jepa_studio.ui.shell.labels import short_label
+from jepa_studio.ui.shell.panes import Pane, PaneGrid, choose_columns
+from jepa_studio.ui.viewer.panes import EncoderPane
 from jepa_studio.video import open_video
 
 TIMEOUT = 15000
@@ -110,8 +112,8 @@ def test_export_range_goes_through_export_comparison(qtbot, make_window, videos,
         asked.append(defaults)
         return ExportRange(2, 14, 4, out)
 
-    window.ask_export_range = fake_dialog  # only the dialog is replaced
-    window.export_range_action.trigger()
+    window.feature("viewer").ask_export_range = fake_dialog  # only the dialog is replaced
+    window.actions["viewer.export_range"].trigger()
     qtbot.waitUntil(lambda: window.last_export == out, timeout=TIMEOUT)
     clip = window.session.clip_frames()
     assert asked[0].frames == range(clip[0], clip[-1] + 1, 2)  # the clip window is the default
@@ -130,8 +132,8 @@ def test_export_range_outside_the_video_says_so(qtbot, make_window, videos, tmp_
     window = make_window()
     window.open_path(videos["first"])
     qtbot.waitUntil(lambda: window.session.video is not None, timeout=TIMEOUT)
-    window.ask_export_range = lambda d: ExportRange(500, 600, 1, tmp_path / "x.gif")
-    assert window.export_range() is None
+    window.feature("viewer").ask_export_range = lambda d: ExportRange(500, 600, 1, tmp_path / "x.gif")
+    assert window.feature("viewer").export_range() is None
     assert "select no frame" in window.message_bar.text() and "24 frames" in window.message_bar.text()
     assert not (tmp_path / "x.gif").exists()
 
@@ -155,9 +157,9 @@ def test_export_range_dialog_reads_its_fields(qtbot, tmp_path: Path) -> None:
 
 def test_status_wording_after_background_tasks() -> None:
     path = Path("/tmp/out")
-    assert done_text("saving world models to out", path) == "saved checkpoint to /tmp/out"
-    assert done_text("writing the report to out", path) == "wrote report to /tmp/out"
-    assert done_text("exporting out.png", path) == "exported to /tmp/out"
+    assert TaskDone(1, "saving world models to out", path, "save").summary() == "saved checkpoint to /tmp/out"
+    assert TaskDone(1, "writing the report to out", path, "report").summary() == "wrote report to /tmp/out"
+    assert TaskDone(1, "exporting out.png", path, "export").summary() == "exported to /tmp/out"
 
 
 def test_no_two_actions_share_a_shortcut(make_window) -> None:
@@ -174,6 +176,7 @@ def test_no_two_actions_share_a_shortcut(make_window) -> None:
             assert text not in seen or seen[text] == action.text(), f"{text}: {seen.get(text)!r} and {action.text()!r}"
             seen[text] = action.text()
     assert "Ctrl+E" in seen and "Ctrl+Shift+E" in seen and "Ctrl+Shift+R" in seen
+    assert window.actions.clashes() == {}  # the one table of actions sees the same
 
 
 def test_garbage_is_collected_on_the_gui_thread_only(make_window) -> None:

@@ -40,7 +40,7 @@ def open_window(qtbot, make_window, video: Path, encoders=("pixels", "pixels-tub
     window.open_path(video)
     qtbot.waitUntil(lambda: window.session.video is not None, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: window.frame_pane.frame_item.image is not None, timeout=TIMEOUT)
-    ctrl = window.world
+    ctrl = window.feature("world")
     ctrl.overrides = dict(TINY)
     p = ctrl.panel
     p.history.setValue(2)
@@ -217,7 +217,7 @@ def test_masked_prediction_decoded_by_a_layer_norm_decoder(qtbot, make_window, v
     assert ctrl.last_error == "", ctrl.last_error
     entry = ctrl.world.masked_decoder(name)
     assert entry is not None and "random weights" in entry.label
-    masking = window.masking
+    masking = window.feature("masking")
     masking.apply_preset("centre")
     qtbot.waitUntil(lambda: ctrl.masked is not None and ctrl.masked_pane in window.grid.panes
                     and masking.view is not None and ctrl.masked_pane.image is not None, timeout=TIMEOUT)

@@ -16,10 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..state.session import Session
-from ..state.view import ViewSettings
+from ... import maps
+from ...state.session import Session
+from ...state.view import ViewSettings
+from ..shell.wheel import ignore_wheel_unless_focused
 
-MAP_LABELS = {"pca": "PCA (RGB)", "difference": "Temporal difference", "similarity": "Patch similarity"}
 BASIS_LABELS = {"frame": "per frame", "clip": "per clip", "session": "shared (session)"}
 
 
@@ -34,17 +35,20 @@ class ControlPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(10)
 
-        maps = QGroupBox("Map")
-        form = QFormLayout(maps)
+        map_box = QGroupBox("Map")
+        form = QFormLayout(map_box)
         self.map_kind = QComboBox()
-        for key, text in MAP_LABELS.items():
-            self.map_kind.addItem(text, key)
+        for kind in maps.KINDS.values():
+            self.map_kind.addItem(kind.label, kind.name)
         form.addRow("Show", self.map_kind)
+        self.centred = QCheckBox("Centred similarity")
+        self.centred.setToolTip("remove the clip's mean feature first, so raw-pixel panes stay readable (C)")
+        form.addRow(self.centred)
         self.hint = QLabel("Click a patch in any pane to see its similarity.")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #8c8f94;")
         form.addRow(self.hint)
-        layout.addWidget(maps)
+        layout.addWidget(map_box)
 
         pca = QGroupBox("PCA")
         form = QFormLayout(pca)
@@ -102,6 +106,7 @@ class ControlPanel(QWidget):
         form.addRow("Resolution", self.resolution)
         layout.addWidget(clip)
         layout.addStretch(1)
+        ignore_wheel_unless_focused(self)
 
         self.refresh()
         self.map_kind.currentIndexChanged.connect(self._commit)
@@ -109,6 +114,7 @@ class ControlPanel(QWidget):
         for spin in self.channels:
             spin.valueChanged.connect(self._commit)
         self.foreground.toggled.connect(self._commit)
+        self.centred.toggled.connect(self._commit)
         self.threshold.valueChanged.connect(self._commit)
         self.overlay.toggled.connect(self._commit)
         self.opacity.valueChanged.connect(self._commit)
@@ -138,7 +144,9 @@ class ControlPanel(QWidget):
             self.overlay.setChecked(view.overlay)
             self.opacity.setValue(int(round(view.overlay_opacity * 100)))
             self.opacity.setEnabled(view.overlay)
-            pca = view.map_kind == "pca"
+            self.centred.setChecked(view.centred)
+            self.centred.setEnabled(maps.get(view.map_kind).needs_query)
+            pca = maps.get(view.map_kind).uses_pca
             for w in (self.basis, *self.channels, self.foreground):
                 w.setEnabled(pca)
             self.threshold.setEnabled(pca and view.foreground_threshold is not None)
@@ -158,6 +166,7 @@ class ControlPanel(QWidget):
             foreground_threshold=self.threshold.value() / 100 if self.foreground.isChecked() else None,
             overlay=self.overlay.isChecked(),
             overlay_opacity=self.opacity.value() / 100,
+            centred=self.centred.isChecked(),
         )
 
     def _commit_resolution(self) -> None:

@@ -3,15 +3,14 @@
 Every pane draws in source-frame pixel coordinates (x right, y down), so the frame, each
 encoder's token map (placed over its crop box) and any overlay line up, and linking the
 view boxes links zoom and pan. The pane system is open: :class:`PaneGrid` holds any
-:class:`Pane` (the frame pane, one :class:`EncoderPane` per encoder, and later kinds such
-as masked-prediction panes).
+:class:`Pane` (the frame pane here; each feature brings its own kinds: encoder panes,
+masked-prediction panes, world-model panes...).
 """
 
 from __future__ import annotations
 
-import html as _html
 import math
-import re
+from dataclasses import replace
 from typing import Callable, Iterable
 
 import numpy as np
@@ -20,139 +19,12 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ..engine.messages import PaneImage
+from ...render.text import elide_runs
+from ...render.view import PaneCell
 from . import theme
+from .labels import parse_runs, plain_text
 
 theme.configure_pyqtgraph()
-
-
-#: phrases a title never elides away (a random-weights model must always say so)
-PROTECTED = ("[random weights]", "random weights", "RANDOM WEIGHTS", "LEAKY")
-ELLIPSIS = "…"
-_SPAN = re.compile(r'<span\s+style="[^"]*?color:\s*([^;"]+)[^"]*">(.*?)</span>', re.S)
-_TAG = re.compile(r"<[^>]+>")
-_PAREN = re.compile(r"\(([^()]*)\)")
-
-
-def plain_text(html: str) -> str:
-    """The visible text of a pane title (tags dropped, entities decoded)."""
-    return "".join(text for text, _ in parse_runs(html))
-
-
-def parse_runs(html: str) -> list[tuple[str, str | None]]:
-    """Split a title's HTML into (text, colour or None) runs; only colour spans are kept."""
-    runs: list[tuple[str, str | None]] = []
-    pos = 0
-    for m in _SPAN.finditer(html):
-        if m.start() > pos:
-            runs.append((html[pos : m.start()], None))
-        runs.append((m.group(2), m.group(1).strip()))
-        pos = m.end()
-    runs.append((html[pos:], None))
-    out = []
-    for text, colour in runs:
-        text = _html.unescape(_TAG.sub("", text.replace("<br>", " ")))
-        if text:
-            out.append((text, colour))
-    return out
-
-
-def short_name(name: str) -> str:
-    """A short name for an encoder key: a folder's basename, else the name as is."""
-    if "/" in name or "\\" in name:
-        return re.split(r"[\\/]", name.rstrip("/\\"))[-1] or name
-    return name
-
-
-def short_label(label: str) -> str:
-    """A features label with paths and hub ids shortened for a pane title.
-
-    ``"vjepa2 (/data/runs/exp1/ckpt) [random weights]"`` -> ``"vjepa2 (ckpt) [random weights]"``;
-    ``"dinov2-small (facebook/dinov2-small)"`` -> ``"dinov2-small"``. The weights tag stays.
-    """
-    def shorten(m: re.Match) -> str:
-        inner = m.group(1)
-        return f"({short_name(inner)})" if ("/" in inner or "\\" in inner) else m.group(0)
-
-    text = _PAREN.sub(shorten, label)
-    m = re.match(r"^(\S+) \((\S+)\)(.*)$", text, re.S)
-    if m and m.group(1) == m.group(2):
-        text = m.group(1) + m.group(3)
-    return text
-
-
-def elide_runs(
-    runs: list[tuple[str, str | None]],
-    width: float,
-    measure: Callable[[str], float],
-    protected: Iterable[str] = PROTECTED,
-) -> list[tuple[str, str | None]]:
-    """Cut the middle of the longest unprotected stretches of ``runs`` until they fit ``width``.
-
-    Text inside ``protected`` phrases (e.g. "[random weights]") is never removed. Returns new
-    runs (an ellipsis marks each cut); unchanged when the text already fits.
-    """
-    chars = [(ch, colour) for text, colour in runs for ch in text]
-    text = "".join(ch for ch, _ in chars)
-    if measure(text) <= width or not chars:
-        return [r for r in runs if r[0]]
-    keep = [False] * len(chars)
-    lowered = text.lower()
-    for phrase in protected:
-        start = lowered.find(phrase.lower())
-        while start >= 0:
-            for i in range(start, start + len(phrase)):
-                keep[i] = True
-            start = lowered.find(phrase.lower(), start + len(phrase))
-    # unprotected stretches [a, b), longest first
-    stretches, a = [], None
-    for i, k in enumerate([*keep, True]):
-        if not k and a is None:
-            a = i
-        elif k and a is not None:
-            stretches.append((a, i))
-            a = None
-    stretches.sort(key=lambda ab: ab[0] - ab[1])
-    cuts: dict[int, tuple[int, int]] = {}  # stretch start -> (chars kept left, right)
-
-    def build() -> list[tuple[str, str | None]]:
-        out: list[tuple[str, str | None]] = []
-        i = 0
-        while i < len(chars):
-            if i in cuts:
-                a, b = i, next(b for a2, b in stretches if a2 == i)
-                left, right = cuts[i]
-                seq = chars[a : a + left] + [(ELLIPSIS, chars[a + left if left < b - a else a][1])] + chars[b - right : b]
-                i = b
-            else:
-                seq = [chars[i]]
-                i += 1
-            for ch, colour in seq:
-                if out and out[-1][1] == colour:
-                    out[-1] = (out[-1][0] + ch, colour)
-                else:
-                    out.append((ch, colour))
-        return out
-
-    def fits() -> bool:
-        return measure("".join(t for t, _ in build())) <= width
-
-    for a, b in stretches:
-        n = b - a
-        lo, hi = 0, n - 1  # kept characters of this stretch
-        cuts[a] = (0, 0)
-        if not fits():
-            continue  # cut it all and go on with the next stretch
-        while lo < hi:  # the most characters kept that still fit
-            mid = (lo + hi + 1) // 2
-            cuts[a] = ((mid + 1) // 2, mid // 2)
-            if fits():
-                lo = mid
-            else:
-                hi = mid - 1
-        cuts[a] = ((lo + 1) // 2, lo // 2)
-        break
-    return build()
 
 
 class _Title(pg.GraphicsWidget):
@@ -244,6 +116,8 @@ class Pane:
         self.marker.setZValue(30)
         self.view_box.addItem(self.marker, ignoreBounds=True)
         self.frame_size: tuple[int, int] = (0, 0)
+        self.note = ""
+        self.note_tone = "normal"
         self._update_title()
 
     # -- drawing --------------------------------------------------------------------------
@@ -261,8 +135,34 @@ class Pane:
 
     def set_note(self, text: str, colour: str = theme.MUTED) -> None:
         """A short message in the middle of the pane ("" hides it)."""
+        self.note = text
+        self.note_tone = "error" if colour == theme.ERROR else "normal"
         self.note_item.setText(text)
         self.note_item.setColor(colour)
+
+    #: panes that draw the source frame beneath their image get every new frame
+    wants_frame = False
+
+    def tone(self) -> str:
+        """The title's colour as a word: "error", "warn" (random weights, leaky) or "normal"."""
+        if theme.ERROR in self.title:
+            return "error"
+        return "warn" if theme.WARN in self.title else "normal"
+
+    def header(self, **changes: object) -> PaneCell:
+        """A cell with this pane's title, subtitle and note (a base for :meth:`snapshot`)."""
+        cell = PaneCell(plain_text(self.title), self.subtitle, tone=self.tone(), note=self.note)
+        return replace(cell, **changes) if changes else cell
+
+    def snapshot(self) -> PaneCell:
+        """What the pane shows now, for an export of the view (GUI thread)."""
+        return self.header()
+
+    def clip_source(self) -> Callable[[int, np.ndarray], PaneCell] | None:
+        """A function giving the pane as it would show source frame ``f`` (with the frame
+        ``image`` uint8 [H, W, 3]), for a video export of the clip; it holds no Qt object, so
+        it may run on a worker. None when the pane can show only what it shows now."""
+        return None
 
     def set_marker(self, point: tuple[float, float] | None) -> None:
         """Mark the similarity query point (source-frame pixels), or clear it."""
@@ -275,6 +175,10 @@ class Pane:
         self.subtitle = subtitle
         self.tooltip = tooltip
         self._update_title()
+
+    def value_at(self, x: float, y: float) -> str:
+        """What the pane shows at source pixel (x, y), for the status bar ("" for nothing)."""
+        return ""
 
     def _update_title(self) -> None:
         full = getattr(self, "tooltip", None) or plain_text(self.title)
@@ -295,70 +199,19 @@ class FramePane(Pane):
         if image is not None:
             self.set_note("")
 
+    def snapshot(self) -> PaneCell:
+        image = self.frame_item.image
+        w, h = self.frame_size
+        return self.header(image=image, rect=(0.0, 0.0, float(w), float(h)), nearest=False)
 
-class EncoderPane(Pane):
-    """One encoder's map for the playhead's time step, optionally over the frame."""
+    def clip_source(self) -> Callable[[int, np.ndarray], PaneCell]:
+        title = plain_text(self.title)
 
-    def __init__(self, encoder: str) -> None:
-        super().__init__(encoder, _html.escape(short_name(encoder), quote=False))
-        self.encoder = encoder
-        self.set_title(self.title, "", encoder)
-        self.map_item = pg.ImageItem()
-        self.map_item.setZValue(10)
-        self.view_box.addItem(self.map_item)
-        self.overlay = False
-        self.opacity = 0.6
-        self.last: PaneImage | None = None
-        self.frame_item.setVisible(False)
-        self.set_note("no video open")
+        def cell(frame: int, image: np.ndarray) -> PaneCell:
+            h, w = image.shape[:2]
+            return PaneCell(title, f"frame {frame}", image, (0.0, 0.0, float(w), float(h)), nearest=False)
 
-    def set_overlay(self, overlay: bool, opacity: float) -> None:
-        """Draw the map over the frame at ``opacity``, or alone (opaque)."""
-        self.overlay, self.opacity = overlay, opacity
-        self.frame_item.setVisible(overlay)
-        self.map_item.setOpacity(opacity if overlay else 1.0)
-
-    def show_result(self, result: PaneImage) -> None:
-        """Show an engine result: the map image placed over its crop box, and the title."""
-        self.last = result
-        label = result.label
-        if result.tubelet_size > 1 and len(result.covered) > 1:
-            subtitle = f"frames {result.covered[0]}–{result.covered[-1]} (tubelet {result.time_step + 1}/{result.n_steps})"
-        elif result.covered:
-            subtitle = f"frame {result.covered[0]} (step {result.time_step + 1}/{result.n_steps})"
-        else:
-            subtitle = ""
-        short = _html.escape(short_label(label), quote=False)
-        title = f'<span style="color:{theme.WARN}">{short}</span>' if "random weights" in label else short
-        self.set_title(title, subtitle, label)
-        if result.image is None:
-            self.map_item.clear()
-            self.set_note(result.note or "nothing to show")
-            return
-        self.map_item.setImage(result.image, autoLevels=False)
-        x0, y0, x1, y1 = result.crop_box
-        self.map_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
-        self.set_note(result.note)
-
-    def show_error(self, message: str) -> None:
-        """The encoder failed: say why in the pane (other panes go on)."""
-        self.map_item.clear()
-        name = _html.escape(short_name(self.encoder), quote=False)
-        self.set_title(f'<span style="color:{theme.ERROR}">{name}</span>', "failed", self.encoder)
-        self.set_note(_wrap(message, 48), theme.ERROR)
-
-
-def _wrap(text: str, width: int) -> str:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if len(line) + len(word) + 1 > width and line:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    if line:
-        lines.append(line)
-    return "\n".join(lines)
+        return cell
 
 
 def choose_columns(
@@ -391,14 +244,19 @@ class PaneGrid(pg.GraphicsLayoutWidget):
     """Panes in a grid that wraps into rows, zoom and pan linked.
 
     The column count is chosen from the number of panes, the widget's size and the frame's
-    aspect ratio (:func:`choose_columns`), and follows resizes.
+    aspect ratio (:func:`choose_columns`), and follows resizes. After :meth:`fit` the whole
+    frame stays fitted through every layout change (a pane added or removed, a banner shown
+    or closed, the window resized) until the user zooms or pans.
 
     Signals
     -------
     clicked(x, y, key): a left click at source-frame pixel (x, y) on pane ``key``.
+    hovered(x, y, key): the mouse is over source-frame pixel (x, y) of pane ``key`` ("" when
+        it left every pane).
     """
 
     clicked = Signal(float, float, str)
+    hovered = Signal(float, float, str)
     SPACING = 6
     MARGIN = 4
 
@@ -412,7 +270,10 @@ class PaneGrid(pg.GraphicsLayoutWidget):
         self._rows_used = 0
         #: the frame's width / height (panes are sized for it)
         self.aspect = 16 / 9
+        #: the frame (width, height) kept fitted, or None once the user zoomed or panned
+        self.fitted: tuple[int, int] | None = None
         self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_move)
 
     def pane(self, key: str) -> Pane | None:
         for pane in self.panes:
@@ -431,7 +292,16 @@ class PaneGrid(pg.GraphicsLayoutWidget):
 
     def set_panes(self, panes: Iterable[Pane]) -> None:
         """Lay out ``panes`` (kept objects are reused, so their images stay)."""
-        self.panes = list(panes)
+        panes = list(panes)
+        if panes == self.panes:
+            return
+        for pane in self.panes:
+            if pane not in panes:
+                _disconnect(pane.view_box.sigRangeChangedManually, self._on_user_range)
+        for pane in panes:
+            if pane not in self.panes:
+                pane.view_box.sigRangeChangedManually.connect(self._on_user_range)
+        self.panes = panes
         self._layout(self.best_columns())
         if self.panes:
             lead = self.panes[0].view_box
@@ -440,6 +310,7 @@ class PaneGrid(pg.GraphicsLayoutWidget):
             for pane in self.panes[1:]:
                 pane.view_box.setXLink(lead)
                 pane.view_box.setYLink(lead)
+        self._keep_fit()
 
     def _layout(self, cols: int) -> None:
         panes = self.panes
@@ -462,31 +333,59 @@ class PaneGrid(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        self._relayout_if_needed()
-
-    def _relayout_if_needed(self) -> None:
         if getattr(self, "panes", None):
             cols = self.best_columns()
             if cols != self.columns:
                 self._layout(cols)
+        self._keep_fit()
 
     def fit(self, size: tuple[int, int]) -> None:
-        """Show the whole frame (width, height) in every pane."""
+        """Show the whole frame (width, height) in every pane, and keep showing it whole."""
         w, h = size
-        if w and h:
-            self.aspect = w / h
-            self._relayout_if_needed()
-        if self.panes and w and h:
-            lead = self.panes[0].view_box
-            lead.setRange(QRectF(0, 0, w, h), padding=0.02)
-            lead.enableAutoRange()  # keeps fitting as panes resize, until the user zooms
+        if not (w and h):
+            return
+        self.aspect = w / h
+        self.fitted = (int(w), int(h))
+        cols = self.best_columns()
+        if self.panes and cols != self.columns:
+            self._layout(cols)
+        self._keep_fit()
+
+    def _keep_fit(self) -> None:
+        if getattr(self, "fitted", None) is None or not self.panes:
+            return
+        w, h = self.fitted
+        lead = self.panes[0].view_box
+        lead.setRange(QRectF(0, 0, w, h), padding=0.02)
+
+    def _on_user_range(self, *_args: object) -> None:
+        self.fitted = None  # the user zoomed or panned: leave the view where they put it
+
+    def _pane_at(self, pos: QPointF) -> tuple[Pane, QPointF] | None:
+        for pane in self.panes:
+            if pane.view_box.sceneBoundingRect().contains(pos):
+                return pane, pane.view_box.mapSceneToView(pos)
+        return None
 
     def _on_click(self, event) -> None:  # pyqtgraph MouseClickEvent
         if event.button() != Qt.MouseButton.LeftButton or event.double():
             return
-        pos = event.scenePos()
-        for pane in self.panes:
-            if pane.view_box.sceneBoundingRect().contains(pos):
-                point: QPointF = pane.view_box.mapSceneToView(pos)
-                self.clicked.emit(float(point.x()), float(point.y()), pane.key)
-                return
+        hit = self._pane_at(event.scenePos())
+        if hit is not None:
+            pane, point = hit
+            self.clicked.emit(float(point.x()), float(point.y()), pane.key)
+
+    def _on_move(self, pos: QPointF) -> None:
+        hit = self._pane_at(pos)
+        if hit is None:
+            self.hovered.emit(-1.0, -1.0, "")
+        else:
+            pane, point = hit
+            self.hovered.emit(float(point.x()), float(point.y()), pane.key)
+
+
+def _disconnect(signal: object, slot: object) -> None:
+    try:
+        signal.disconnect(slot)  # type: ignore[attr-defined]
+    except (RuntimeError, TypeError):
+        pass

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..export import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from ...export import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 EXPORT_FILTER = "MP4 video (*.mp4);;GIF (*.gif);;WebM video (*.webm);;PNG image (*.png);;JPEG image (*.jpg)"
 
@@ -37,6 +37,31 @@ class ExportRange:
     @property
     def frames(self) -> range:
         return range(int(self.start), int(self.stop), max(1, int(self.step)))
+
+
+def parse_path(text: str) -> Path | None:
+    """The file a typed path names (no suffix: .mp4), or None when it names no file
+    (empty, a folder such as ``/`` or ``out/``)."""
+    text = text.strip()
+    if not text or text.endswith(("/", "\\")):
+        return None
+    path = Path(text).expanduser()
+    if path.name in ("", ".", "..") or path.is_dir():
+        return None
+    return path if path.suffix else path.with_suffix(".mp4")
+
+
+def problem(choice: ExportRange | None) -> str:
+    """Why the dialog cannot export ``choice`` ("" when it can)."""
+    if choice is None:
+        return "type a file name to export to, e.g. comparison.mp4"
+    if not choice.path.parent.is_dir():
+        return f"the folder {choice.path.parent} does not exist"
+    if choice.path.suffix.lower() not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+        return "choose a .mp4, .gif, .webm, .png or .jpg file"
+    if len(choice.frames) == 0:
+        return "the range selects no frame"
+    return ""
 
 
 def describe(choice: ExportRange, fps: float) -> str:
@@ -100,18 +125,19 @@ class ExportRangeDialog(QDialog):
         self._update_hint()
         self.setMinimumWidth(460)
 
-    def choice(self) -> ExportRange:
-        """What the dialog shows now (a missing suffix becomes .mp4)."""
-        path = Path(self.path.text().strip() or "comparison.mp4").expanduser()
-        if not path.suffix:
-            path = path.with_suffix(".mp4")
+    def choice(self) -> ExportRange | None:
+        """What the dialog shows now (a missing suffix becomes .mp4); None while the path
+        names no file."""
+        path = parse_path(self.path.text())
+        if path is None:
+            return None
         return ExportRange(self.start.value(), self.stop.value(), self.step.value(), path)
 
     def _update_hint(self) -> None:
         choice = self.choice()
-        self.hint.setText(describe(choice, self.fps))
-        ok = len(choice.frames) > 0 and choice.path.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+        why = problem(choice)
+        self.hint.setText(why or describe(choice, self.fps))  # type: ignore[arg-type]
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not why)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export range to", self.path.text(), EXPORT_FILTER)
@@ -127,4 +153,4 @@ def ask_export_range(parent: QWidget, defaults: ExportRange, n_frames: int, fps:
     return dialog.choice()
 
 
-__all__ = ["ExportRange", "ExportRangeDialog", "ask_export_range", "describe"]
+__all__ = ["ExportRange", "ExportRangeDialog", "ask_export_range", "describe", "parse_path", "problem"]

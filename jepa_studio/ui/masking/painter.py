@@ -26,11 +26,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..analysis.masking import TokenGrid
-from ..state.mask import MaskDocument
+from ...analysis.masking import TokenGrid
+from ...state.mask import MaskDocument
 
 TOOLS: tuple[str, ...] = ("brush", "eraser", "rectangle")
-DEFAULT_COLOUR = (255, 64, 64, 110)
+DEFAULT_COLOUR = (255, 64, 64, 150)
 
 _PRESS = QtCore.QEvent.Type.GraphicsSceneMousePress
 _MOVE = QtCore.QEvent.Type.GraphicsSceneMouseMove

@@ -1,0 +1,315 @@
+"""The World model dock and the comparison dock: widgets only (the controllers drive them)."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..shell import theme
+from ..shell.wheel import ignore_wheel_unless_focused
+
+#: model sizes: (transition width, depth, heads, decoder hidden channels)
+SIZES = {"small": (64, 2, 4, 32), "medium": (128, 3, 4, 64), "large": (256, 4, 8, 128)}
+#: (metric, plot title, higher is better)
+METRIC_PLOTS = (
+    ("cosine", "Latent cosine", True),
+    ("nmse", "Latent MSE / variance", False),
+    ("psnr", "PSNR of decoded frames (dB)", True),
+    ("ssim", "SSIM of decoded frames", True),
+)
+
+
+class WorldPanel(QWidget):
+    """The World model dock's widgets (no logic: :class:`WorldController` drives them).
+
+    A vertical splitter: the settings (encoders, data, model) scroll at the top; the run
+    controls, progress, live loss plot and pane options stay visible below.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        outer.addWidget(self.splitter)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(100)
+        self.splitter.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(8, 6, 8, 4)
+        layout.setSpacing(6)
+
+        enc = QGroupBox("Encoders")
+        v = QVBoxLayout(enc)
+        v.setContentsMargins(6, 4, 6, 6)
+        self.encoders = QListWidget()
+        self.encoders.setMaximumHeight(72)
+        self.encoders.setToolTip("the window's encoders: one world model is trained per checked encoder")
+        v.addWidget(self.encoders)
+        layout.addWidget(enc)
+
+        data = QGroupBox("Data")
+        form = QFormLayout(data)
+        form.setVerticalSpacing(4)
+        self.source = QComboBox()
+        self.source.addItem("the open video", "video")
+        self.source.addItem("pendulum simulator", "pendulum")
+        form.addRow("Train on", self.source)
+        row = QHBoxLayout()
+        self.start, self.stop, self.stride = QSpinBox(), QSpinBox(), QSpinBox()
+        for box, tip in ((self.start, "first frame"), (self.stop, "stop frame (excluded)"), (self.stride, "every n-th frame")):
+            box.setRange(0, 999_999)
+            box.setToolTip(tip)
+            box.setMinimumWidth(0)
+            box.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # room for the digits
+            box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            row.addWidget(box)
+        self.stride.setRange(1, 1000)
+        self.use_all = QPushButton("All")
+        self.use_all.setToolTip("train on every frame of the video")
+        self.use_all.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.use_all.setMaximumWidth(40)
+        row.addWidget(self.use_all)
+        self.frames_row = QWidget()
+        self.frames_row.setLayout(row)
+        self.frames_row.setToolTip("start, stop (excluded), stride")
+        row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Frames", self.frames_row)
+        self.episodes = QSpinBox()
+        self.episodes.setRange(1, 256)
+        self.episodes.setValue(4)
+        form.addRow("Episodes", self.episodes)
+        self.episode_frames = QSpinBox()
+        self.episode_frames.setRange(8, 4096)
+        self.episode_frames.setValue(48)
+        form.addRow("Frames each", self.episode_frames)
+        self.data_form = form
+        layout.addWidget(data)
+
+        model = QGroupBox("Model")
+        grid = QGridLayout(model)
+        grid.setVerticalSpacing(4)
+        grid.setHorizontalSpacing(6)
+
+        def spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
+            box = QSpinBox()
+            box.setRange(lo, hi)
+            box.setValue(value)
+            box.setToolTip(tip)
+            box.setMinimumWidth(44)
+            box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            return box
+
+        self.history = spin(1, 32, 3, "context steps H the transition model sees")
+        self.horizon = spin(1, 64, 4, "rollout steps k")
+        self.frameskip = spin(1, 64, 2, "data frames per step (even for V-JEPA 2 and other 2-frame tubelets)")
+        self.steps = spin(1, 999_999, 300, "optimiser steps of the decoder, then of the transition model")
+        self.seed = spin(0, 999_999, 0, "random seed (weights, batches, pendulum episodes)")
+        self.size = QComboBox()
+        for key in SIZES:
+            self.size.addItem(key, key)
+        self.size.setCurrentIndex(1)
+        self.size.setToolTip("width and depth of the decoder and the transition model")
+        self.size.setMinimumWidth(0)
+        self.size.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        for i, (text, box) in enumerate((("History", self.history), ("Horizon", self.horizon),
+                                         ("Frameskip", self.frameskip), ("Steps", self.steps),
+                                         ("Seed", self.seed), ("Size", self.size))):
+            label = QLabel(text)
+            label.setToolTip(box.toolTip())
+            grid.addWidget(label, i // 2, 2 * (i % 2))
+            grid.addWidget(box, i // 2, 2 * (i % 2) + 1)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        self.target = QComboBox()
+        self.target.addItem("raw tokens", "raw")
+        self.target.addItem("layer-normed tokens", "layer_norm")
+        self.target.setToolTip(
+            "layer-normed: the space V-JEPA 2's predictor predicts in, so masked predictions can be decoded"
+        )
+        for combo in (self.target, self.source):  # never wider than the dock
+            combo.setMinimumWidth(0)
+            combo.setMinimumContentsLength(8)
+            combo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        grid.addWidget(QLabel("Decoder reads"), 3, 0, 1, 2)
+        grid.addWidget(self.target, 3, 2, 1, 2)
+        layout.addWidget(model)
+        layout.addStretch(1)
+
+        # -- always visible: run controls, progress, loss plot, panes ----------------------
+        bottom = QWidget()
+        self.splitter.addWidget(bottom)
+        layout = QVBoxLayout(bottom)
+        layout.setContentsMargins(8, 4, 8, 6)
+        layout.setSpacing(6)
+        buttons = QGridLayout()
+        buttons.setVerticalSpacing(4)
+        self.train = QPushButton("Train")
+        self.cancel = QPushButton("Cancel")
+        self.resume = QPushButton("Resume")
+        self.resume.setToolTip("continue from the last checkpoint up to Steps")
+        self.load = QPushButton("Load…")
+        self.load.setToolTip("load a world-model checkpoint folder (or a folder of them)")
+        self.save = QPushButton("Save…")
+        self.save.setToolTip("save the world models to a folder (safetensors + JSON)")
+        for b in (self.train, self.resume, self.cancel, self.load, self.save):
+            b.setMinimumWidth(0)
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        buttons.addWidget(self.train, 0, 0)
+        buttons.addWidget(self.resume, 0, 1)
+        buttons.addWidget(self.cancel, 0, 2)
+        checkpoint = QLabel("Checkpoint")
+        checkpoint.setStyleSheet(f"color: {theme.MUTED};")
+        buttons.addWidget(checkpoint, 1, 0)
+        buttons.addWidget(self.load, 1, 1)
+        buttons.addWidget(self.save, 1, 2)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        layout.addWidget(self.progress)
+        self.status = QLabel("Train a world model, or load a checkpoint.")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(120)
+        self.plot.setLogMode(x=False, y=True)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss (MSE)")
+        self.plot.setTitle("losses: — training · ○ held-out", size="9pt", color=theme.MUTED)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="7.5pt")
+        self.legend.setBrush(pg.mkBrush(30, 31, 34, 200))
+        self.plot_empty = pg.TextItem("no losses yet:\ntrain, or load a checkpoint", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.plot.getViewBox().addItem(self.plot_empty, ignoreBounds=True)  # survives plot.clear()
+        self.plot_empty.setPos(0.5, 0.5)
+        layout.addWidget(self.plot, 1)
+
+        panes = QGroupBox("Panes")
+        form = QFormLayout(panes)
+        form.setVerticalSpacing(4)
+        self.show_recon = QCheckBox("Reconstruction")
+        self.show_recon.setToolTip("a pane with the decoder's reconstruction of the frame")
+        self.show_recon.setChecked(True)
+        self.show_rollout = QCheckBox("Rollout")
+        self.show_rollout.setToolTip("panes with the rollout from the playhead beside the real future")
+        self.show_rollout.setChecked(True)
+        row = QHBoxLayout()
+        row.addWidget(self.show_recon)
+        row.addWidget(self.show_rollout)
+        row.addStretch(1)
+        form.addRow("Show", row)
+        self.rollout_step = QSlider(Qt.Orientation.Horizontal)
+        self.rollout_step.setRange(1, 4)
+        self.rollout_step.setPageStep(1)
+        self.rollout_step.setToolTip("which rollout step the panes show (Ctrl+[ and Ctrl+])")
+        self.rollout_label = QLabel("step 1")
+        row = QHBoxLayout()
+        row.addWidget(self.rollout_step, 1)
+        row.addWidget(self.rollout_label)
+        form.addRow("Step", row)
+        self.episode = spin(1, 256, 1, "pendulum: the episode the rollout panes show")
+        self.context_end = spin(0, 100_000, 8, "pendulum: the frame the context ends at")
+        row = QHBoxLayout()
+        row.addWidget(self.episode, 1)
+        label = QLabel("context to")
+        label.setToolTip(self.context_end.toolTip())
+        row.addWidget(label)
+        row.addWidget(self.context_end, 1)
+        form.addRow("Episode", row)
+        layout.addWidget(panes)
+
+        self.compare = QPushButton("Compare encoders…")
+        self.compare.setToolTip("train the same world model on every checked encoder and compare rollouts")
+        layout.addWidget(self.compare)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([220, 480])
+        ignore_wheel_unless_focused(self)
+
+
+class ComparisonPanel(QWidget):
+    """The comparison dock: run, progress, the per-horizon table, plots, rollouts, report."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        row = QHBoxLayout()
+        self.run = QPushButton("Run comparison")
+        self.cancel = QPushButton("Cancel")
+        self.report = QPushButton("Write report…")
+        self.report.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.status = QLabel("Uses the World model dock's encoders, data and settings.")
+        self.status.setWordWrap(True)
+        for w in (self.run, self.cancel, self.report):
+            row.addWidget(w)
+        row.addWidget(self.progress, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        self.tabs = QTabWidget()
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.tabs.addTab(self.table, "Table")
+        plots = QWidget()
+        grid = QGridLayout(plots)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.plots: dict[str, pg.PlotWidget] = {}
+        for i, (metric, title, _) in enumerate(METRIC_PLOTS):
+            w = pg.PlotWidget()
+            w.setMinimumHeight(150)
+            w.setMinimumWidth(0)
+            w.setTitle(title, size="9pt")
+            w.showGrid(x=True, y=True, alpha=0.2)
+            w.setLabel("bottom", "frames ahead")
+            if metric == "psnr":  # one legend: encoders, copy (dashed), ceiling (dotted)
+                legend = w.addLegend(offset=(-4, -4), labelTextSize="7.5pt")
+                legend.setBrush(pg.mkBrush(30, 31, 34, 200))
+            grid.addWidget(w, 0, i)
+            self.plots[metric] = w
+        self.tabs.addTab(plots, "Plots")
+        self.rollouts = QLabel("no rollouts yet")
+        self.rollouts.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        scroll = QScrollArea()
+        scroll.setWidget(self.rollouts)
+        scroll.setWidgetResizable(True)
+        self.tabs.addTab(scroll, "Rollouts")
+        layout.addWidget(self.tabs, 1)
