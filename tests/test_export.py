@@ -11,7 +11,8 @@ from jepa_studio.cli import main
 from jepa_studio.encoders import Preprocessing
 from jepa_studio.encoders.pixels import PixelEncoder
 from jepa_studio.errors import UsageError
-from jepa_studio.export import PcaView, cell_size_for, comparison_image, export_comparison
+from jepa_studio.export import PcaView, comparison_image, export_comparison
+from jepa_studio.render.grid import cell_size_for
 from jepa_studio.video import open_video, write_video
 
 W, H, N = 96, 64, 12

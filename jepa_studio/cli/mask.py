@@ -17,13 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..analysis.mask_export import (  # noqa: F401 - re-exported for older callers
-    MaskSettings,
-    mask_comparison_frames,
-    mask_comparison_image,
-    overlay_mask,
-    run_encoder,
-)
+from ..export.masked import MaskSettings, mask_comparison_frames, mask_comparison_image
 from .common import add_device_argument, parse_encoder_list, parse_frame_range, progress_bar
 
 MAX_CLIP = 64

@@ -159,10 +159,3 @@ def query_vector(features: PatchFeatures, x: float, y: float, frame: int) -> tor
         return None
     t = time_step_for(features.frame_indices, frame)
     return features.tokens[t, pos[0], pos[1]]
-
-
-def frozen(array: np.ndarray) -> np.ndarray:
-    """A C-contiguous, read-only array (images handed to panes are never mutated)."""
-    array = np.ascontiguousarray(array)
-    array.setflags(write=False)
-    return array

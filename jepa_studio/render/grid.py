@@ -18,6 +18,19 @@ DIM_COLOR = (160, 160, 170)
 WARN_COLOR = (255, 170, 60)
 
 
+def frozen(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous, read-only array (images handed to panes and threads are never mutated)."""
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    return array
+
+
+def cell_size_for(frame_size: tuple[int, int], cell_width: int) -> tuple[int, int]:
+    """(height, width) of a cell showing a whole (H, W) frame ``cell_width`` wide."""
+    h, w = frame_size
+    return max(1, int(round(h * cell_width / w))), cell_width
+
+
 def resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
     """Resize uint8 [H, W, 3] to ``size`` = (height, width); nearest for token maps."""
     if image.shape[:2] == tuple(size):

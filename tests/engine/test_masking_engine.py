@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 
 from jepa_studio.analysis.inpaint import inpaint_prediction
-from jepa_studio.analysis.mask_export import MaskSettings, mask_comparison_image
+from jepa_studio.export.masked import MaskSettings, mask_comparison_image
 from jepa_studio.analysis.masked_prediction import encoder_masked_prediction
 from jepa_studio.analysis.masking import PixelMask, centre_block
 from jepa_studio.analysis.pca import fit_pca
 from jepa_studio.encoders import load_encoder
 from jepa_studio.engine import StudioEngine, TaskDone, VideoOpened, make_request
-from jepa_studio.engine.masking import MaskedView, MaskError, MaskGridReady, MaskingEngine
+from jepa_studio.analysis.masked_view import MaskedView
+from jepa_studio.engine.masking import MaskError, MaskGridReady, MaskingEngine
 from jepa_studio.state import MaskRequest
 from engine_helpers import Inbox
 
@@ -26,10 +27,6 @@ from jepa_studio.video import open_video
 
 FRAMES = (0, 1, 2, 3)
 RES = 64  # the 96x64 video at its own size: a 4x6 token grid of 16-pixel patches
-
-
-
-
 
 
 @pytest.fixture
@@ -146,3 +143,23 @@ def test_export_equals_the_cli_function(setup, small_video, tmp_path) -> None:
     with open_video(small_video) as video:
         expected = mask_comparison_image(video, [load_encoder("pixels")], list(FRAMES), MaskSettings(mask=centre_mask(), fill="blur"))
     np.testing.assert_array_equal(np.asarray(Image.open(out).convert("RGB")), expected)
+
+
+def test_export_draws_the_panes_colours_with_the_chosen_components(setup, small_video) -> None:
+    """The panes show components 2, 1, 3 as R, G, B: the export computes the same images."""
+    from jepa_studio.export.masked import masked_views
+
+    engine, masking, inbox = setup
+    req = MaskRequest(engine.video_key, FRAMES, "pixels", centre_mask(), fill="mean", channels=(1, 0, 2))
+    rid, _ = masking.request(req)
+    assert engine.wait_idle()
+    (pane_view,) = [m for m in inbox.of(MaskedView) if m.request == rid]
+    with open_video(small_video) as video:
+        _, _, (exported,) = masked_views(video, [load_encoder("pixels")], list(FRAMES),
+                                         MaskSettings(mask=centre_mask(), fill="mean", channels=(1, 0, 2)))
+        _, _, (default,) = masked_views(video, [load_encoder("pixels")], list(FRAMES),
+                                        MaskSettings(mask=centre_mask(), fill="mean"))
+    np.testing.assert_array_equal(exported.full, pane_view.full)
+    np.testing.assert_array_equal(exported.variants[0].predicted, pane_view.variants[0].predicted)
+    np.testing.assert_array_equal(exported.variants[0].error, pane_view.variants[0].error)
+    assert not np.array_equal(default.full, pane_view.full)  # the components matter

@@ -14,7 +14,7 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 
 from jepa_studio.analysis.inpaint import inpaint_prediction
-from jepa_studio.analysis.mask_export import MaskSettings, mask_comparison_image
+from jepa_studio.export.masked import MaskSettings, mask_comparison_image
 from jepa_studio.analysis.masked_prediction import encoder_masked_prediction
 from jepa_studio.analysis.pca import fit_pca
 from jepa_studio.encoders import load_encoder

@@ -26,7 +26,8 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QListWidgetItem, QScrollArea, QToolBar
 
-from ...engine.masking import MaskedView, MaskError, MaskGridReady, MaskingEngine
+from ...analysis.masked_view import MaskedView
+from ...engine.masking import MaskError, MaskGridReady, MaskingEngine
 from ...engine.messages import Progress
 from ...errors import JepaStudioError
 from ...state.mask import MaskDocument

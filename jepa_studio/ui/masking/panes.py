@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from ...engine.masking import MaskedView
+from ...analysis.masked_view import MaskedView
 from ...render.view import PaneCell
 from ..shell import theme
 from ..shell.labels import plain_text

@@ -27,7 +27,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QDockWidget, QFileDialog, QListWidgetItem
 
-from ...engine.masking import MaskedView
+from ...analysis.masked_view import MaskedView
 from ...engine.world import (
     CompareDone,
     CompareProgress,

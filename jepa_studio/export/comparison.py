@@ -12,12 +12,12 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .analysis.pca import PatchPCA, fit_pca, pca_map
-from .encoders import Encoder, PatchFeatures, load_encoder
-from .errors import Cancelled, UsageError
-from .maps.pca import n_components_for
-from .render.grid import WARN_COLOR, LABEL_COLOR, labelled_grid, place_map, resize
-from .video import Video, save_image, write_video
+from ..analysis.pca import PatchPCA, fit_pca, pca_map
+from ..encoders import Encoder, PatchFeatures, load_encoder
+from ..errors import Cancelled, UsageError
+from ..maps.pca import n_components_for
+from ..render.grid import LABEL_COLOR, WARN_COLOR, cell_size_for, labelled_grid, place_map, resize
+from ..video import Video, save_image, write_video
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 VIDEO_SUFFIXES = (".mp4", ".gif", ".webm")
@@ -85,12 +85,6 @@ def encoder_row_label(features: PatchFeatures) -> str:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else "..." + text[-(limit - 3) :]
-
-
-def cell_size_for(frame_size: tuple[int, int], cell_width: int) -> tuple[int, int]:
-    """(height, width) of a cell showing a whole (H, W) frame ``cell_width`` wide."""
-    h, w = frame_size
-    return max(1, int(round(h * cell_width / w))), cell_width
 
 
 def _check_frames(video: Video, frames: Sequence[int]) -> list[int]:
