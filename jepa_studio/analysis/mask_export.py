@@ -67,10 +67,11 @@ class MaskSettings:
 
 def run_encoder(encoder: Any, clip: np.ndarray, frames: Sequence[int], mask: Any, settings: MaskSettings) -> list[Any]:
     """Masked predictions of one encoder on one clip: [true, leaky] for V-JEPA 2, [inpaint] otherwise."""
+    from ..encoders.predictor import has_predictor
     from .inpaint import inpaint_prediction
     from .masked_prediction import encoder_masked_prediction
 
-    if hasattr(getattr(encoder, "model", None), "predictor"):
+    if has_predictor(encoder):
         result = encoder_masked_prediction(encoder, clip, mask, frames, settings.threshold, include_leaky=settings.leaky)
         return [result.true] + ([result.leaky] if result.leaky is not None else [])
     return [inpaint_prediction(encoder, clip, mask, frames, settings.fill, settings.threshold, settings.seed)]

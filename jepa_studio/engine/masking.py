@@ -35,6 +35,7 @@ from ..errors import Cancelled, UsageError, VideoError
 from ..video.frame_cache import LRUCache
 from .lane import CancelToken
 from .messages import Progress
+from ..encoders.predictor import has_predictor  # re-exported: the one "has a predictor" check
 
 Deliver = Callable[[object], None]
 
@@ -190,11 +191,6 @@ class MaskError:
     kind: str
 
 
-def has_predictor(encoder: Any) -> bool:
-    """True for V-JEPA 2 encoders whose checkpoint carries the predictor."""
-    return getattr(getattr(encoder, "model", None), "predictor", None) is not None
-
-
 def render_variant(prediction: Any, pca: Any, channels: tuple[int, int, int] = (0, 1, 2)) -> MaskedVariant:
     """uint8 maps of every time step of a :class:`~jepa_studio.analysis.masked_prediction.MaskedPrediction`."""
     import torch
@@ -248,7 +244,7 @@ def compute_masked_view(
     check: called between stages; raises :class:`Cancelled` when the request is stale.
     """
     from ..analysis.inpaint import inpaint_prediction
-    from ..analysis.masked_prediction import masked_prediction, prepare_clip
+    from ..analysis.masked_prediction import masked_prediction, prepare_clip, reusable_encoding
     from ..encoders.base import encoder_label
     from ..analysis.pca import fit_pca
     from ..encoders.device import oom_guard
@@ -266,9 +262,7 @@ def compute_masked_view(
         x, grid = prepare_clip(encoder, frames, frame_list)
         hidden = token_mask(mask, grid, request.threshold)
         check()
-        full = None
-        if features is not None and tuple(features.grid) == tuple(hidden.shape) and len(frame_list) <= getattr(encoder, "window", 0):
-            full = features.tokens  # one window: the same pass as the predictor's targets
+        full = reusable_encoding(features, hidden.shape, len(frame_list), getattr(encoder, "window", 0))
         meta = dict(
             label=encoder_label(encoder, 'vjepa2'), frame_indices=grid.frame_indices, patch_size=grid.patch_size,
             input_size=grid.input_size, crop_box=grid.crop_box,

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from jepa_studio.cli import main
@@ -10,13 +9,7 @@ from jepa_studio.encoders import load_encoder
 from jepa_studio.export import PcaView, comparison_image, encoder_row_label
 from jepa_studio.video import open_video, write_video
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
