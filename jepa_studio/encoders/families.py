@@ -17,6 +17,7 @@ from .family import EncoderFamily
 FAMILY_MODULES = (
     "vjepa2",
     "dino",
+    "vision_backbones",
 )
 
 FAMILIES: dict[str, EncoderFamily] = {

@@ -251,7 +251,8 @@ def load_encoder(
     ----------
     name_or_path:
         ``pixels``, ``pixels-tubelet``, a name of :data:`CHECKPOINTS`, a hub id, or a folder
-        saved with ``save_pretrained`` (any model type of :mod:`.families`).
+        saved with ``save_pretrained`` (any model type of :mod:`.families`: V-JEPA 2, DINOv2,
+        DINOv3, ViT, DeiT, I-JEPA, SigLIP).
     device, dtype:
         default: CUDA, else MPS, else CPU; bf16/fp16 on a GPU, fp32 on the CPU
         (see :mod:`.device`). The pixel baselines default to the CPU.

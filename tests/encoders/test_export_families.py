@@ -20,7 +20,7 @@ def video_path(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("family", ["vjepa2", "dinov2", "dinov2-reg", "dinov3"])
+@pytest.mark.parametrize("family", ["vjepa2", "dinov2", "dinov2-reg", "dinov3", "vit", "deit", "ijepa", "siglip"])
 def test_export_with_each_family_labels_random_weights(family, save_tiny, video_path, tmp_path, capsys):
     folder = save_tiny(family)
     encoder = load_encoder(str(folder), preprocessing="full", resolution=32)

@@ -16,7 +16,7 @@ from tests.tiny_models import TINY
 
 
 def test_every_family_is_registered_with_real_transformers_classes(tiny_model) -> None:
-    assert list(FAMILIES) == ["vjepa2", "dinov2", "dinov2-reg", "dinov3"]
+    assert list(FAMILIES) == ["vjepa2", "dinov2", "dinov2-reg", "dinov3", "vit", "deit", "ijepa", "siglip"]
     assert len(supported_model_types()) == len(set(supported_model_types()))
     prep = Preprocessing(short_side=32)
     for name, family in FAMILIES.items():
@@ -38,7 +38,7 @@ def test_window_rules() -> None:
     with pytest.raises(EncoderError, match="positive even number of frames, not 3"):
         FAMILIES["vjepa2"].check_window(3)
     with pytest.raises(EncoderError, match="positive number of frames, not 0"):
-        FAMILIES["dinov2"].check_window(0)
+        FAMILIES["vit"].check_window(0)
 
 
 def test_predictor_of_and_its_two_messages(tiny_model) -> None:

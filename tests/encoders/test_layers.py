@@ -14,7 +14,8 @@ from jepa_studio.errors import EncoderError
 
 #: each family's final norm module, and the input side (2 x 2 patches, the generic models'
 #: own image size, so transformers needs no position interpolation)
-NORM = {"dinov2": "layernorm", "dinov2-reg": "layernorm", "dinov3": "norm"}
+NORM = {"dinov2": "layernorm", "dinov2-reg": "layernorm", "dinov3": "norm", "vit": "layernorm",
+        "deit": "layernorm", "ijepa": "layernorm", "siglip": "post_layernorm"}
 SIDE = {"dinov2": 28, "dinov2-reg": 28}
 #: (layer, final_norm) settings; the tiny models have 2 blocks, so hidden_states has 3 entries
 SETTINGS = [(0, False), (0, True), (1, False), (1, True), ("last", False), ("last", True), (-2, True), ("2", False)]
