@@ -203,8 +203,10 @@ def _check_layer(layer: Layer, final_norm: bool, config: Any, family: str, name:
     """Refuse a layer the model does not have before it is built (building can take minutes)."""
     if layer == "last" and final_norm:
         return
-    values = family_named(family).encoder_config(config) if isinstance(config, Mapping) else vars(config)
-    resolve_layer(layer, int(values.get("num_hidden_layers", 0) or 0), name)
+    fam = family_named(family)
+    if isinstance(config, Mapping):  # config.json may leave out values equal to the class defaults
+        config = fam.config_class().from_dict(fam.encoder_config(config))
+    resolve_layer(layer, int(config.num_hidden_layers), name)
 
 
 def _pixel_encoder(name: str, device: torch.device | str | None, preprocessing: Preprocessing | str | None,

@@ -116,3 +116,17 @@ def test_masked_prediction_reads_the_final_output_whatever_the_layer(save_tiny, 
     feats = default.encode(clip)
     assert reusable_encoding(feats, hidden, 4, default.window) is feats.tokens
     assert reusable_encoding(feats, hidden, 4, 2) is None  # more frames than one window
+
+
+def test_layer_count_defaults_to_the_config_class(save_tiny) -> None:
+    # config.json files written by older transformers leave out values equal to the class
+    # defaults (DINOv2: 12 blocks); the layer check must not read a missing count as 0
+    import json
+
+    folder = save_tiny("dinov2", num_hidden_layers=12)
+    config = json.loads((folder / "config.json").read_text())
+    del config["num_hidden_layers"]
+    (folder / "config.json").write_text(json.dumps(config))
+    assert load_encoder(str(folder), device="cpu", layer=8).layer == 8
+    with pytest.raises(EncoderError, match="has no layer 13: choose 0 .* to 12"):
+        load_encoder(str(folder), device="cpu", layer=13)
