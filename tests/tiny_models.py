@@ -17,6 +17,9 @@ TINY: dict[str, dict[str, Any]] = {
                        mlp_ratio=2, num_register_tokens=4),
     "dinov3": dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, patch_size=16,
                    image_size=32, num_register_tokens=4),
+    # generic backbones (jepa_studio/encoders/vision_backbones.py): 32 px images, 16 px patches
+    **{family: dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, patch_size=16,
+                    image_size=32) for family in ("vit", "deit", "ijepa", "siglip")},
 }
 
 

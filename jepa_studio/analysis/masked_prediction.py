@@ -1,11 +1,15 @@
-"""Masked prediction with V-JEPA 2, the way it was trained, and the leaky shortcut beside it.
+"""Masked prediction, the way V-JEPA 2 was trained, and the leaky shortcut beside it.
+
+This module is family-independent: it reaches an encoder's masked encoding and predictor
+through :class:`~jepa_studio.encoders.predictor.TokenPredictor` (for V-JEPA 2,
+:mod:`jepa_studio.encoders.vjepa2_predictor`), and assembles, scores and draws the result.
 
 **True masking** (what V-JEPA 2 was trained with): patch embeddings -> keep only the
-visible (context) tokens -> encoder layers, whose 3D RoPE gets the kept tokens' true
-(time, row, column) positions -> final layer norm -> predictor, fed the context tokens and
-the positions of the hidden ones -> one prediction per hidden token. Nothing the mask
-hides reaches the context encoder, so changing pixels inside the mask changes no
-prediction (the tests check this).
+visible (context) tokens -> encoder layers, whose positions are the kept tokens' true
+(time, row, column) -> final layer norm -> predictor, fed the context tokens and the
+positions of the hidden ones -> one prediction per hidden token. Nothing the mask hides
+reaches the context encoder, so changing pixels inside the mask changes no prediction
+(the tests check this).
 
 **Leaky** (labelled so everywhere): what transformers' ``VJEPA2Model.forward(context_mask=,
 target_mask=)`` does: the encoder runs on the *whole* clip and only its output is cut to
@@ -18,32 +22,22 @@ D, as in the training loss). For display, the "context + predicted" grid holds t
 layer-normed full encoding at visible positions and the predictions at hidden ones, so it
 differs from the full encoding only where something was predicted; one PCA basis is fitted
 on the layer-normed full encoding and both grids are projected through it.
-
-**RoPE positions.** transformers derives a token's (time, row, column) from its flat index
-with a square grid of ``crop_size / patch_size`` per side, which is right only for square
-inputs of that size. Here every token gets a "virtual" index on a square grid of side
-``g = max(crop_size / patch_size, h, w)`` that decodes to its true position, and the
-attention modules' ``grid_size`` is set to ``g`` for the duration of the call (restored
-after). For the square input size the model was configured with, this is exactly
-transformers' own computation (the tests check it against ``VJEPA2Model.forward``); for
-other sizes (full frame, aspect kept) the positions are the true ones, as in the original
-V-JEPA 2 code. The model must not be used by another thread meanwhile (JEPA Studio runs all
-GPU work on one worker).
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..encoders.base import encoder_label, group_frame_indices
+from ..encoders.base import PatchFeatures, encoder_label, group_frame_indices
 from ..encoders.pixels import pad_to_tubelets
+from ..encoders.predictor import TokenPredictor, predictor_of
 from ..errors import UsageError
+from .maps import layer_norm_tokens
 from .masking import PixelMask, TokenGrid, token_ids, token_mask
 
 TRUE = "true masking"
@@ -120,12 +114,6 @@ class MaskingResult:
     leaky: MaskedPrediction | None = None
 
 
-def layer_norm_tokens(tokens: torch.Tensor) -> torch.Tensor:
-    """``F.layer_norm(tokens, (D,))`` in float32: per-token normalisation, no affine (V-JEPA's target)."""
-    x = tokens.to(torch.float32)
-    return F.layer_norm(x, (x.shape[-1],))
-
-
 def score_predictions(predicted: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token cosine similarity and L1 (mean absolute difference over D).
 
@@ -185,139 +173,7 @@ def build_prediction(
     )
 
 
-# ---------------------------------------------------------------- RoPE positions
-
-
-def _model_grid(model: Any) -> int:
-    patch = model.config.patch_size
-    patch = int(patch[0] if isinstance(patch, (tuple, list)) else patch)
-    return int(model.config.crop_size) // patch
-
-
-def rope_side(model: Any, grid: tuple[int, int, int]) -> int:
-    """g, the side of the square position grid used for a (T', h, w) token grid."""
-    return max(_model_grid(model), int(grid[1]), int(grid[2]))
-
-
-def position_ids(grid: tuple[int, int, int], side: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """int64 [T' * h * w]: each token's index on a square ``side`` x ``side`` grid per time step.
-
-    transformers' RoPE decodes index i as time ``i // side**2``, row ``(i % side**2) // side``,
-    column ``i % side``: these indices decode to each token's true (t, r, c).
-    """
-    t, h, w = (int(v) for v in grid)
-    tt = torch.arange(t, device=device).view(t, 1, 1)
-    rr = torch.arange(h, device=device).view(1, h, 1)
-    cc = torch.arange(w, device=device).view(1, 1, w)
-    return (tt * side * side + rr * side + cc).reshape(-1)
-
-
-def _rope_modules(model: Any) -> list[Any]:
-    return [m for m in model.modules() if hasattr(m, "grid_size") and hasattr(m, "get_position_ids")]
-
-
-@contextlib.contextmanager
-def rope_grid(model: Any, side: int) -> Iterator[None]:
-    """Set every RoPE attention module's ``grid_size`` to ``side`` for the duration."""
-    modules = _rope_modules(model)
-    saved = [(m.grid_size, getattr(m, "_jepa_grid", None)) for m in modules]
-    try:
-        for m in modules:
-            m.grid_size = int(side)
-            if hasattr(m, "_jepa_grid"):  # the encoder wrapper's own grid override: off meanwhile
-                m._jepa_grid = None
-        yield
-    finally:
-        for m, (value, grid) in zip(modules, saved):
-            m.grid_size = value
-            if hasattr(m, "_jepa_grid"):
-                m._jepa_grid = grid
-
-
-def token_grid_of(model: Any, pixel_values_videos: torch.Tensor) -> tuple[int, int, int]:
-    """(T', h, w) of a [B, T, C, H, W] input for this model."""
-    _, t, _, h, w = pixel_values_videos.shape
-    patch = model.config.patch_size
-    patch = int(patch[0] if isinstance(patch, (tuple, list)) else patch)
-    tub = int(model.config.tubelet_size)
-    return max(1, t // tub), h // patch, w // patch
-
-
 # ---------------------------------------------------------------- the two passes
-
-
-@torch.no_grad()
-def encode_tokens(
-    model: Any, pixel_values_videos: torch.Tensor, keep: torch.Tensor | None = None
-) -> torch.Tensor:
-    """V-JEPA 2's encoder on the tokens ``keep`` only (true masking), with true RoPE positions.
-
-    Parameters
-    ----------
-    model: a transformers ``VJEPA2Model``.
-    pixel_values_videos: float [B, T, C, H, W], preprocessed.
-    keep: int64 [K], flat (time, row, column) indices of the tokens to encode; None for all.
-
-    Returns
-    -------
-    [B, K, D] (or [B, N, D]) in the model's dtype: the encoder's output (after its final
-    layer norm) for the kept tokens. Hidden tokens never enter the encoder.
-    """
-    grid = token_grid_of(model, pixel_values_videos)
-    side = rope_side(model, grid)
-    hidden = model.encoder.embeddings(pixel_values_videos)  # [B, N, D]
-    b = hidden.shape[0]
-    pos = position_ids(grid, side, hidden.device)
-    if keep is not None:
-        keep = keep.to(hidden.device)
-        if keep.numel() == 0:
-            raise UsageError("the mask hides every token: leave part of the clip visible as context")
-        hidden = hidden[:, keep]
-        pos = pos[keep]
-    pos = pos.unsqueeze(0).expand(b, -1)
-    with rope_grid(model, side):
-        for layer in model.encoder.layer:
-            hidden = layer(hidden, pos)[0]
-    return model.encoder.layernorm(hidden)
-
-
-@torch.no_grad()
-def predict_tokens(
-    model: Any,
-    context: torch.Tensor,
-    context_ids: torch.Tensor,
-    target_ids: torch.Tensor,
-    grid: tuple[int, int, int],
-) -> torch.Tensor:
-    """V-JEPA 2's predictor: context tokens in, one prediction per target position out.
-
-    Parameters
-    ----------
-    model: a transformers ``VJEPA2Model``.
-    context: [B, K, D], encoder outputs of the context tokens, in ``context_ids`` order.
-    context_ids, target_ids: int64 [K] and [M], flat (time, row, column) indices.
-    grid: (T', h, w).
-
-    Returns
-    -------
-    [B, M, D]: the predictor's output (after its projection back to the encoder's width).
-    """
-    side = rope_side(model, grid)
-    pos = position_ids(grid, side, context.device)
-    ctx_pos = pos[context_ids.to(context.device)]
-    tgt_pos = pos[target_ids.to(context.device)]
-    b, _, d = context.shape
-    # transformers' predictor gathers the context from a full-length sequence by index:
-    # scatter the context into one (the other rows are never read).
-    full = context.new_zeros(b, int(ctx_pos.max()) + 1, d)
-    full[:, ctx_pos] = context
-    with rope_grid(model, side):
-        out = model.predictor(
-            encoder_hidden_states=full,
-            context_mask=[ctx_pos.unsqueeze(0).expand(b, -1)],
-            target_mask=[tgt_pos.unsqueeze(0).expand(b, -1)],
-        )
-    return out.last_hidden_state
 
 
 def _as_batch(pixel_values_videos: torch.Tensor) -> torch.Tensor:
@@ -331,7 +187,7 @@ def _as_batch(pixel_values_videos: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def masked_prediction(
-    model: Any,
+    model: TokenPredictor | Any,
     pixel_values_videos: torch.Tensor,
     hidden: np.ndarray | torch.Tensor,
     include_leaky: bool = True,
@@ -343,7 +199,8 @@ def masked_prediction(
     Parameters
     ----------
     model:
-        a transformers ``VJEPA2Model`` (encoder and predictor), in eval mode.
+        a :class:`~jepa_studio.encoders.predictor.TokenPredictor`, or a model or encoder
+        object that has one (a transformers ``VJEPA2Model`` with its predictor, in eval mode).
     pixel_values_videos:
         float [1, T, C, H, W] (or [T, C, H, W]), preprocessed; T a multiple of the tubelet size.
     hidden:
@@ -354,8 +211,8 @@ def masked_prediction(
     full_encoding:
         the encoder's output for this same clip, [T', h, w, D] or [1, N, D], when already
         computed (e.g. the features a PCA pane shows, from one window covering the clip):
-        saves the full encoder pass. It must come from the same pixels with true RoPE
-        positions (as :func:`encode_tokens` or the V-JEPA 2 encoder wrapper compute it).
+        saves the full encoder pass. It must be the final normed output for the same pixels
+        with true positions (see :func:`reusable_encoding`).
     meta:
         label, frame_indices, patch_size, input_size, crop_box, carried into the results.
 
@@ -363,8 +220,9 @@ def masked_prediction(
     -------
     :class:`MaskingResult` with the true-masking prediction and, optionally, the leaky one.
     """
+    predictor = predictor_of(model)
     x = _as_batch(pixel_values_videos)
-    grid = token_grid_of(model, x)
+    grid = predictor.token_grid(x)
     hidden_t = torch.as_tensor(np.asarray(hidden) if not isinstance(hidden, torch.Tensor) else hidden).to(torch.bool)
     if tuple(hidden_t.shape) != grid:
         raise UsageError(f"the token mask is {tuple(hidden_t.shape)} but this clip has a {grid} token grid")
@@ -374,24 +232,22 @@ def masked_prediction(
         raise UsageError("the mask hides every token: leave part of the clip visible as context")
     t, h, w = grid
     if full_encoding is None:
-        full = encode_tokens(model, x)  # [1, N, D]
+        full = predictor.encode_tokens(x)  # [1, N, D]
     else:
-        full = full_encoding.reshape(1, t * h * w, -1).to(x.device)
-        param = next(model.parameters())
-        full = full.to(param.dtype)
-    target_ln = layer_norm_tokens(full[0]).reshape(t, h, w, -1)
+        full = full_encoding.reshape(1, t * h * w, -1).to(x.device, predictor.dtype)
+    target_ln = layer_norm_tokens(full[0].float()).reshape(t, h, w, -1)
     if target_ids.numel() == 0:
         empty = full.new_zeros(0, full.shape[-1])
         true = build_prediction(target_ln, hidden_t, empty, TRUE, **meta)
         leaky = build_prediction(target_ln, hidden_t, empty, LEAKY, leaky=True, **meta) if include_leaky else None
         return MaskingResult(true, leaky)
-    context = encode_tokens(model, x, context_ids)
-    pred = predict_tokens(model, context, context_ids, target_ids, grid)[0]
+    context = predictor.encode_tokens(x, context_ids)
+    pred = predictor.predict_tokens(context, context_ids, target_ids, grid)[0]
     true = build_prediction(target_ln, hidden_t, pred, TRUE, **meta)
     leaky = None
     if include_leaky:
         leaky_ctx = full[:, context_ids.to(full.device)]
-        leaky_pred = predict_tokens(model, leaky_ctx, context_ids, target_ids, grid)[0]
+        leaky_pred = predictor.predict_tokens(leaky_ctx, context_ids, target_ids, grid)[0]
         leaky = build_prediction(target_ln, hidden_t, leaky_pred, LEAKY, leaky=True, **meta)
     return MaskingResult(true, leaky)
 
@@ -429,6 +285,21 @@ def prepare_clip(
     return x, grid
 
 
+def reusable_encoding(
+    features: PatchFeatures | None, hidden_shape: Sequence[int], n_frames: int, window: int
+) -> torch.Tensor | None:
+    """``features.tokens`` when they can stand for :func:`masked_prediction`'s full encoding, else None.
+
+    They can when they are the final normed output (not another layer, see
+    :attr:`~jepa_studio.encoders.base.PatchFeatures.layer`) on the same token grid, from one
+    forward pass over the clip (``n_frames`` fit in the encoder's ``window``).
+    """
+    if features is None or features.layer != "last" or not features.normed:
+        return None
+    if tuple(features.grid) != tuple(int(v) for v in hidden_shape) or n_frames > window:
+        return None
+    return features.tokens
+
 
 def encoder_masked_prediction(
     encoder: Any,
@@ -438,25 +309,21 @@ def encoder_masked_prediction(
     threshold: float = 0.0,
     include_leaky: bool = True,
 ) -> MaskingResult:
-    """Masked prediction for a V-JEPA 2 encoder object on uint8 frames [T, H, W, 3].
+    """Masked prediction for an encoder object with a predictor (V-JEPA 2) on uint8 frames [T, H, W, 3].
 
     ``mask`` is in the frames' pixels; a token is hidden when more than ``threshold`` of
-    its pixels are masked (see :func:`~.masking.token_mask`). Out of GPU memory becomes
+    its pixels are masked (see :func:`~.masking.token_mask`). The encoder's layer setting
+    does not apply: the predictor reads the final normed output. Out of GPU memory becomes
     :class:`~jepa_studio.errors.OutOfMemoryError`.
+
+    Raises
+    ------
+    UsageError
+        The encoder has no predictor (or its checkpoint lacked one), or the mask does not fit.
     """
     from ..encoders.device import oom_guard
 
-    model = getattr(encoder, "model", None)
-    if model is not None and hasattr(model, "predictor") and model.predictor is None:
-        raise UsageError(
-            f"{encoder_label(encoder, 'vjepa2')}: its checkpoint holds no predictor weights; masked prediction "
-            "needs the full V-JEPA 2 checkpoint (encoder and predictor)"
-        )
-    if getattr(model, "predictor", None) is None:
-        raise UsageError(
-            f"{encoder_label(encoder, 'vjepa2')} has no predictor: masked prediction needs a V-JEPA 2 encoder; "
-            "image encoders are compared by inpainting instead"
-        )
+    predictor = predictor_of(encoder)
     if tuple(mask.size) != tuple(frames.shape[1:3]):
         raise UsageError(
             f"the mask is {mask.size[1]}x{mask.size[0]} pixels but the frames are "
@@ -472,59 +339,4 @@ def encoder_masked_prediction(
         crop_box=grid.crop_box,
     )
     with oom_guard(f"masked prediction with {encoder_label(encoder, 'vjepa2')} on {len(frames)} frames", x.device):
-        return masked_prediction(encoder.model, x, hidden, include_leaky=include_leaky, **meta)
-
-
-# ---------------------------------------------------------------- panes
-
-
-def render_panes(
-    result: MaskedPrediction,
-    time_step: int,
-    pca: Any | None = None,
-    frame: np.ndarray | None = None,
-    cell_size: tuple[int, int] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three panes of one time step as uint8 RGB images.
-
-    Parameters
-    ----------
-    result: a masked prediction.
-    time_step: which time step (0 <= t < T').
-    pca: a :class:`~jepa_studio.analysis.pca.PatchPCA`; default: fitted on ``result.target``
-        (the layer-normed full encoding), as it should be.
-    frame: optional uint8 source frame [H, W, 3]: the maps are laid over the region the
-        encoder read (``crop_box``) and hidden tokens are outlined on it.
-    cell_size: (height, width) of each pane; default the frame's size, or 16 px per token.
-
-    Returns
-    -------
-    (full PCA, context + predicted PCA, error map) each uint8 [cell_h, cell_w, 3]. The
-    error map colours the cosine similarity of hidden tokens (viridis, 0 to 1; visible
-    tokens grey) and carries the mean scores as text.
-    """
-    from ..render.colormap import apply_colormap
-    from ..render.grid import place_map, resize
-    from ..render.text import draw_text
-    from .pca import fit_pca
-
-    if pca is None:
-        pca = fit_pca(result.target, 3)
-    t = int(time_step)
-    full_rgb = pca.to_rgb(result.target[t])
-    comb_rgb = pca.to_rgb(result.combined[t])
-    err_rgb = apply_colormap(result.cosine[t].numpy(), vmin=0.0, vmax=1.0, name="viridis")
-    h, w = full_rgb.shape[:2]
-    if frame is not None:
-        size = (int(frame.shape[0]), int(frame.shape[1]))
-        cell = cell_size or size
-        panes = [place_map(img, size, result.crop_box, cell) for img in (full_rgb, comb_rgb, err_rgb)]
-    else:
-        cell = cell_size or (h * 16, w * 16)
-        panes = [resize(img, cell, nearest=True) for img in (full_rgb, comb_rgb, err_rgb)]
-    text = result.summary()
-    if result.leaky:
-        text += "\nLEAKY: the encoder saw the hidden region"
-    font = max(10, min(18, cell[1] // 28))
-    panes[2] = draw_text(panes[2], text, (6, 6), size=font, background=(0, 0, 0))
-    return panes[0], panes[1], panes[2]
+        return masked_prediction(predictor, x, hidden, include_leaky=include_leaky, **meta)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from ..encoders.predictor import has_predictor
 from ..errors import UsageError
 from ..render.grid import frozen
 from .masking import PixelMask, TokenGrid, token_mask
@@ -119,11 +120,6 @@ class MaskedView:
         return None
 
 
-def has_predictor(encoder: Any) -> bool:
-    """True for V-JEPA 2 encoders whose checkpoint carries the predictor."""
-    return getattr(getattr(encoder, "model", None), "predictor", None) is not None
-
-
 def render_variant(prediction: Any, pca: Any, channels: tuple[int, int, int] = (0, 1, 2)) -> MaskedVariant:
     """uint8 maps of every time step of a :class:`~jepa_studio.analysis.masked_prediction.MaskedPrediction`."""
     import torch
@@ -173,7 +169,7 @@ def compute_masked_view(
     from ..encoders.base import encoder_label
     from ..encoders.device import oom_guard
     from .inpaint import inpaint_prediction
-    from .masked_prediction import masked_prediction, prepare_clip
+    from .masked_prediction import masked_prediction, prepare_clip, reusable_encoding
     from .pca import fit_pca
 
     mask = request.mask
@@ -189,9 +185,7 @@ def compute_masked_view(
         x, grid = prepare_clip(encoder, frames, frame_list)
         hidden = token_mask(mask, grid, request.threshold)
         check()
-        full = None
-        if features is not None and tuple(features.grid) == tuple(hidden.shape) and len(frame_list) <= getattr(encoder, "window", 0):
-            full = features.tokens  # one window: the same pass as the predictor's targets
+        full = reusable_encoding(features, hidden.shape, len(frame_list), getattr(encoder, "window", 0))
         meta = dict(
             label=encoder_label(encoder, 'vjepa2'), frame_indices=grid.frame_indices, patch_size=grid.patch_size,
             input_size=grid.input_size, crop_box=grid.crop_box,

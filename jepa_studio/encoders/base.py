@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass, field, replace
+from typing import Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 import torch
+
+#: what a checkpoint built here at random, or marked so in its config, is labelled with
+RANDOM_WEIGHTS = "random weights"
+#: what the pixel baselines are labelled with
+NO_WEIGHTS = "no weights (raw pixels)"
+
+#: which transformer layer features come from: an index into ``hidden_states`` (0: the patch
+#: embeddings, i: the output of block i) or ``"last"`` (the last block)
+Layer = Union[int, str]
+
+
+def pretrained_note(hub_id: str) -> str:
+    """The weights note of a known, trained hub checkpoint: ``"pretrained (facebook/dinov2-small)"``."""
+    return f"pretrained ({hub_id})"
+
+
+def weights_from_note(source: str) -> str:
+    """The weights note of weights read from a folder or an unlisted hub id: ``"weights from SOURCE"``."""
+    return f"weights from {source}"
+
+
+def short_weights_note(note: str, limit: int = 30) -> str:
+    """``note`` in lines of at most about ``limit`` characters: a longer note becomes its kind
+    on one line and the end of its source on the next (``"weights from\n...run-42/step-1000"``)."""
+    if len(note) <= limit:
+        return note
+    for head, tail in (("pretrained (", ")"), ("weights from ", "")):
+        if note.startswith(head) and note.endswith(tail):
+            source = note[len(head) : len(note) - len(tail)]
+            source = source if len(source) <= limit else "..." + source[-(limit - 3) :]
+            return f"{head.rstrip(' (')}\n{source}"
+    return note
+
+
+def layer_tag(layer: Layer, normed: bool) -> str:
+    """How a layer choice reads in labels: ``""`` for the default (the last block, final norm
+    applied), else e.g. ``"layer 4"``, ``"layer 4, no final norm"``, ``"no final norm"``."""
+    parts = [] if layer == "last" else [f"layer {layer}"]
+    if not normed:
+        parts.append("no final norm")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -27,7 +68,8 @@ class PatchFeatures:
     checkpoint:
         hub id or folder the weights came from (``"-"`` where there are none).
     pretrained:
-        False when the weights were built here at random; every view says so.
+        False when the weights are random (built here, or marked so in the checkpoint's
+        config); every view says so.
     patch_size, tubelet_size:
         pixels per token side; frames per token in time.
     input_size:
@@ -36,7 +78,18 @@ class PatchFeatures:
         (x0, y0, x1, y1) region of the *source* frame the input was resized from
         (the whole frame in full-frame mode), so maps can be laid over the frame.
     cls:
-        optional float tensor [T', D]: the CLS token per time step (image encoders).
+        optional float tensor [T', D]: the CLS token per time step (image encoders with one).
+    layer:
+        which block the tokens come from: ``"last"`` (default) or an index i into the
+        model's ``hidden_states`` (0: patch embeddings, i: output of block i).
+    normed:
+        whether the model's final norm was applied to that block's output (default True:
+        with ``layer="last"`` this is the model's ``last_hidden_state``).
+    weights_note:
+        what is known about the weights, for labels and exports: ``"pretrained (HUB_ID)"``
+        for a known hub checkpoint, ``"weights from SOURCE"`` for a folder or an unlisted hub
+        id, :data:`RANDOM_WEIGHTS`, or :data:`NO_WEIGHTS` for the pixel baselines. Default:
+        derived from ``checkpoint`` and ``pretrained`` (random weights always say so).
     """
 
     tokens: torch.Tensor
@@ -49,12 +102,17 @@ class PatchFeatures:
     input_size: tuple[int, int]
     crop_box: tuple[int, int, int, int]
     cls: torch.Tensor | None = field(default=None, repr=False)
+    layer: Layer = "last"
+    normed: bool = True
+    weights_note: str = ""
 
     def __post_init__(self) -> None:
         if self.tokens.ndim != 4:
             raise ValueError(f"tokens must be [T', h, w, D], got shape {tuple(self.tokens.shape)}")
         if len(self.frame_indices) != self.tokens.shape[0]:
             raise ValueError("frame_indices must have one entry per time step")
+        note = describe_weights(self.checkpoint, self.pretrained, self.weights_note)
+        object.__setattr__(self, "weights_note", note)
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -68,10 +126,18 @@ class PatchFeatures:
         return int(self.tokens.shape[-1])
 
     @property
+    def layer_tag(self) -> str:
+        """The layer choice as labels show it (``""`` for the default); see :func:`layer_tag`."""
+        return layer_tag(self.layer, self.normed)
+
+    @property
     def label(self) -> str:
-        """Human-readable name for panes and exports, flagging random weights."""
+        """Human-readable name for panes and exports: the encoder, its checkpoint, the layer
+        when it is not the default, and ``[random weights]`` when the weights are random."""
         text = self.encoder if self.checkpoint in ("-", self.encoder) else f"{self.encoder} ({self.checkpoint})"
-        return text if self.pretrained or self.checkpoint == "-" else f"{text} [random weights]"
+        if self.layer_tag:
+            text += f" [{self.layer_tag}]"
+        return f"{text} [{RANDOM_WEIGHTS}]" if self.weights_note == RANDOM_WEIGHTS else text
 
     def time_step_of_frame(self, frame: int) -> int | None:
         """The time step whose tokens cover source frame ``frame``, or None."""
@@ -82,8 +148,6 @@ class PatchFeatures:
 
     def to(self, device: torch.device | str) -> "PatchFeatures":
         """A copy with tensors on ``device``."""
-        from dataclasses import replace
-
         return replace(
             self,
             tokens=self.tokens.to(device),
@@ -113,10 +177,26 @@ class Encoder(Protocol):
         ...
 
 
+def describe_weights(checkpoint: str, pretrained: bool, note: str = "") -> str:
+    """The weights note of an encoder or its features (see :attr:`PatchFeatures.weights_note`).
+
+    Random weights (``pretrained`` False) are always :data:`RANDOM_WEIGHTS` and a checkpoint
+    of ``"-"`` is :data:`NO_WEIGHTS`, whatever ``note`` says; otherwise ``note``, or when it
+    is empty ``"weights from CHECKPOINT"`` (nothing more is known).
+    """
+    if not pretrained:
+        return RANDOM_WEIGHTS
+    if checkpoint == "-":
+        return NO_WEIGHTS
+    return note or weights_from_note(checkpoint)
+
+
 def encoder_label(encoder: object, default: str = "encoder") -> str:
     """An encoder's name for panes and exports, flagging random weights."""
     name = str(getattr(encoder, "name", default))
-    return f"{name} [random weights]" if getattr(encoder, "pretrained", True) is False else name
+    note = getattr(encoder, "weights_note", None)
+    random = note == RANDOM_WEIGHTS if note is not None else getattr(encoder, "pretrained", True) is False
+    return f"{name} [{RANDOM_WEIGHTS}]" if random else name
 
 
 def group_frame_indices(

@@ -22,17 +22,10 @@ from typing import Any
 import torch
 
 from ..errors import EncoderError
+from .families import family_for_model_type, family_named, supported_model_types
 
 #: config.json field saying the weights were built at random (see module docstring)
 RANDOM_INIT_MARKER = "jepa_studio_random_init"
-
-#: transformers ``model_type`` -> JEPA Studio encoder family
-MODEL_TYPES: dict[str, str] = {
-    "vjepa2": "vjepa2",
-    "dinov2": "dinov2",
-    "dinov2_with_registers": "dinov2-reg",
-    "dinov3_vit": "dinov3",
-}
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _WEIGHT_PATTERNS = ("*.safetensors", "*.safetensors.index.json")
@@ -49,7 +42,7 @@ class ResolvedCheckpoint:
     source: the hub id or folder as the user named it (shown as the checkpoint).
     folder: local folder holding ``config.json`` (and weights unless ``has_weights`` is False).
     config: the parsed ``config.json``.
-    family: ``"vjepa2"``, ``"dinov2"``, ``"dinov2-reg"`` or ``"dinov3"``.
+    family: the name of its encoder family (``"vjepa2"``, ``"dinov2"``, ``"vit"`` ...; see :mod:`.families`).
     has_weights: whether weight files are present.
     random_init: the config carries :data:`RANDOM_INIT_MARKER`.
     processor: the parsed (video_)preprocessor_config.json, or an empty dict.
@@ -172,10 +165,11 @@ def inspect_folder(folder: Path, source: str, *, need_weights: bool = True) -> R
         )
     config = _read_json(config_path)
     model_type = str(config.get("model_type", ""))
-    if model_type not in MODEL_TYPES:
+    family = family_for_model_type(model_type)
+    if family is None:
         raise EncoderError(
             f"{source} holds a {model_type or 'model of unknown type'!r} model, which is not an encoder "
-            f"JEPA Studio knows; supported model types: {', '.join(MODEL_TYPES)}"
+            f"JEPA Studio knows; supported model types: {', '.join(supported_model_types())}"
         )
     has_weights = _has_weights(folder)
     if need_weights and not has_weights:
@@ -198,7 +192,7 @@ def inspect_folder(folder: Path, source: str, *, need_weights: bool = True) -> R
         source=source,
         folder=folder,
         config=config,
-        family=MODEL_TYPES[model_type],
+        family=family.name,
         has_weights=has_weights,
         random_init=bool(config.get(RANDOM_INIT_MARKER, False)),
         processor=processor,
@@ -220,27 +214,14 @@ def resolve_checkpoint(
     raise EncoderError(f"no such folder: {ref}; {_NO_WEIGHTS_HINT}")
 
 
-#: the transformers (model, config) class names of each encoder family
-_CLASS_NAMES = {
-    "vjepa2": ("VJEPA2Model", "VJEPA2Config"),
-    "dinov2": ("Dinov2Model", "Dinov2Config"),
-    "dinov2-reg": ("Dinov2WithRegistersModel", "Dinov2WithRegistersConfig"),
-    "dinov3": ("DINOv3ViTModel", "DINOv3ViTConfig"),
-}
-
-
 def model_class(family: str) -> type:
     """The transformers model class of an encoder family."""
-    import transformers
-
-    return getattr(transformers, _CLASS_NAMES[family][0])
+    return family_named(family).model_class()
 
 
 def config_class(family: str) -> type:
     """The transformers config class of an encoder family."""
-    import transformers
-
-    return getattr(transformers, _CLASS_NAMES[family][1])
+    return family_named(family).config_class()
 
 
 def _quiet_transformers() -> Any:
@@ -262,17 +243,15 @@ def _quiet_transformers() -> Any:
 
 def _check_loaded_weights(model: torch.nn.Module, family: str, folder: Path, missing: list[str]) -> torch.nn.Module:
     """Refuse a checkpoint whose encoder weights are incomplete (transformers would fill the
-    gaps with random values, silently); a V-JEPA 2 checkpoint without its predictor still
-    encodes, but its model gets ``predictor = None`` so masked prediction says why it cannot run."""
-    predictor = [k for k in missing if k.startswith("predictor.")] if family == "vjepa2" else []
-    encoder = [k for k in missing if k not in predictor]
-    if encoder:
+    gaps with random values, silently). Parts the family can do without (a V-JEPA 2
+    predictor, a ViT pooler) are removed from the model when their weights are missing, so
+    nothing random is left in it; masked prediction then says why it cannot run."""
+    fatal = family_named(family).accept_missing(model, missing)
+    if fatal:
         raise EncoderError(
-            f"{folder} lacks {len(encoder)} of the model's weights (e.g. {encoder[0]}): the checkpoint is "
+            f"{folder} lacks {len(fatal)} of the model's weights (e.g. {fatal[0]}): the checkpoint is "
             "incomplete or of another architecture; save it again with save_pretrained"
         )
-    if predictor:
-        model.predictor = None
     return model
 
 
@@ -294,13 +273,15 @@ def build_model(
     """
     from safetensors import SafetensorError
 
-    cls = model_class(family)
+    fam = family_named(family)
+    cls = fam.model_class()
     restore = _quiet_transformers()
     try:
         if random_weights or folder is None:
             if isinstance(config, dict):
-                values = {k: v for k, v in config.items() if not k.startswith("_") and k not in ("architectures", "transformers_version", "dtype", "torch_dtype", RANDOM_INIT_MARKER)}
-                config = config_class(family)(**values)
+                skip = ("architectures", "transformers_version", "dtype", "torch_dtype", RANDOM_INIT_MARKER)
+                values = {k: v for k, v in fam.encoder_config(config).items() if not k.startswith("_") and k not in skip}
+                config = fam.config_class()(**values)
             model = cls(config)
             model.config.jepa_studio_random_init = True
             model = model.to(dtype=dtype)

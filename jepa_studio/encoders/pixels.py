@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .base import PatchFeatures, group_frame_indices
+from .base import NO_WEIGHTS, PatchFeatures, group_frame_indices
 from .preprocess import Preprocessing, preprocess_frames
 
 
@@ -41,6 +41,9 @@ class PixelEncoder:
 
     pretrained = True  # nothing to train: never labelled "random weights"
     checkpoint = "-"
+    weights_note = NO_WEIGHTS
+    layer = "last"  # one "layer": the pixels themselves
+    final_norm = True
 
     def __init__(
         self,

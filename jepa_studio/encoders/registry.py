@@ -5,9 +5,15 @@ hub id (``facebook/dinov2-small``), or a local folder saved with ``save_pretrain
 model type is read from its ``config.json``). :data:`CHECKPOINTS` lists the known
 checkpoints with their size and memory needs, so the GUI can offer them.
 
-Labels: an encoder is ``pretrained=False`` ("random weights" on every view and export)
-when ``random_weights=True`` built it here, or when its folder's config.json carries
+Labels say what is known about the weights (``weights_note``): ``"pretrained (HUB_ID)"``
+for a checkpoint of :data:`CHECKPOINTS` read from the hub (or its cache), ``"weights from
+SOURCE"`` for a folder or another hub id, and ``"random weights"`` (``pretrained=False``)
+when ``random_weights=True`` built it here or its config.json carries
 ``"jepa_studio_random_init": true`` (see :mod:`.loading`).
+
+Families: what differs between V-JEPA 2, DINO and the other backbones lives in their
+:class:`~.family.EncoderFamily` objects (:mod:`.families`); this module only names
+checkpoints and puts the pieces together.
 """
 
 from __future__ import annotations
@@ -21,11 +27,15 @@ from typing import Any, Literal, Mapping
 import torch
 
 from ..errors import EncoderError
-from .base import Encoder
+from .base import Encoder, Layer, RANDOM_WEIGHTS, pretrained_note, weights_from_note
 from .device import pick_device, pick_dtype
-from .loading import ResolvedCheckpoint, build_model, config_class, is_hub_id, resolve_checkpoint
+from .dino import DINOV2_PREP, DINOV3_PREP
+from .families import family_named
+from .loading import ResolvedCheckpoint, build_model, is_hub_id, resolve_checkpoint
 from .pixels import PixelEncoder
 from .preprocess import Preprocessing
+from .transformers_base import resolve_layer
+from .vjepa2 import trained_preprocessing as vjepa2_preprocessing
 
 PIXEL_ENCODERS = {"pixels": 1, "pixels-tubelet": 2}
 
@@ -41,7 +51,7 @@ class CheckpointInfo:
     Attributes
     ----------
     name: registry name (``vjepa2-vitl``).
-    family: ``vjepa2``, ``dinov2``, ``dinov2-reg`` or ``dinov3``.
+    family: the name of its encoder family (:mod:`.families`).
     hub_id: Hugging Face hub id.
     params_m: parameters in millions (the whole checkpoint; V-JEPA 2 includes its predictor).
     patch_size, tubelet_size: pixels per token side; frames per token.
@@ -70,7 +80,7 @@ class CheckpointInfo:
 
 
 def _memory_gb(params_m: float, bytes_per: int, family: str) -> float:
-    working = 1.0 if family == "vjepa2" else 0.5  # activations of one window, CUDA context
+    working = family_named(family).window_memory_gb  # activations of one window, CUDA context
     return round(params_m * 1e6 * bytes_per / 2**30 * 1.15 + working, 2)
 
 
@@ -84,7 +94,7 @@ def _info(name: str, family: str, hub_id: str, params_m: float, trained: Preproc
         hub_id=hub_id,
         params_m=params_m,
         patch_size=patch,
-        tubelet_size=2 if family == "vjepa2" else 1,
+        tubelet_size=family_named(family).tubelet_size,
         gated=gated,
         memory_gb_fp16=_memory_gb(params_m, 2, family),
         memory_gb_fp32=_memory_gb(params_m, 4, family),
@@ -95,23 +105,14 @@ def _info(name: str, family: str, hub_id: str, params_m: float, trained: Preproc
     )
 
 
-def _vjepa2_prep(crop: int) -> Preprocessing:
-    # VJEPA2VideoProcessor: short side to int(crop * 256 / 224), centre crop, bilinear, ImageNet.
-    return Preprocessing(mode="crop", short_side=int(crop * 256 / 224), crop_size=crop, interpolation="bilinear")
-
-
-_DINOV2_PREP = Preprocessing(mode="crop", short_side=256, crop_size=224, interpolation="bicubic")
-# DINOv3ViTImageProcessor resizes to 224 x 224 (squashing non-square frames); we keep the
-# aspect and centre-crop instead, which is identical on square frames and keeps geometry.
-_DINOV3_PREP = Preprocessing(mode="crop", short_side=224, crop_size=224, interpolation="bilinear")
-_DINOV3_SAT_PREP = replace(_DINOV3_PREP, mean=SAT493M_MEAN, std=SAT493M_STD)
+_DINOV3_SAT_PREP = replace(DINOV3_PREP, mean=SAT493M_MEAN, std=SAT493M_STD)
 
 
 def _vjepa2(name: str, size: str, crop: int, hidden: int, layers: int, heads: int, mlp: float, params: float) -> CheckpointInfo:
     hyper = dict(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, mlp_ratio=mlp,
                  crop_size=crop, frames_per_clip=64, patch_size=16, tubelet_size=2, pred_hidden_size=384,
                  pred_num_hidden_layers=12, pred_num_attention_heads=12, pred_num_mask_tokens=10)
-    return _info(name, "vjepa2", f"facebook/vjepa2-{size}-fpc64-{crop}", params, _vjepa2_prep(crop), hyper,
+    return _info(name, "vjepa2", f"facebook/vjepa2-{size}-fpc64-{crop}", params, vjepa2_preprocessing(crop), hyper,
                  f"V-JEPA 2 {size.upper()} video encoder (+ predictor), {crop} px")
 
 
@@ -122,8 +123,8 @@ def _dinov2(size: str, hidden: int, layers: int, heads: int, params: float, regi
     if registers:
         hyper["num_register_tokens"] = 4
         return _info(f"dinov2-reg-{size}", "dinov2-reg", f"facebook/dinov2-with-registers-{size}", params,
-                     _DINOV2_PREP, hyper, f"DINOv2 {size} with 4 registers, patch 14")
-    return _info(f"dinov2-{size}", "dinov2", f"facebook/dinov2-{size}", params, _DINOV2_PREP, hyper,
+                     DINOV2_PREP, hyper, f"DINOv2 {size} with 4 registers, patch 14")
+    return _info(f"dinov2-{size}", "dinov2", f"facebook/dinov2-{size}", params, DINOV2_PREP, hyper,
                  f"DINOv2 {size}, patch 14")
 
 
@@ -136,7 +137,7 @@ def _dinov3(size: str, hidden: int, layers: int, heads: int, inter: int, gated_m
     name = f"dinov3-{size}" + ("-sat" if sat else "")
     what = "satellite images (SAT-493M)" if sat else "web images (LVD-1689M)"
     return _info(name, "dinov3", f"facebook/dinov3-{size}-pretrain-{data}", params,
-                 _DINOV3_SAT_PREP if sat else _DINOV3_PREP, hyper, f"DINOv3 {size} trained on {what}",
+                 _DINOV3_SAT_PREP if sat else DINOV3_PREP, hyper, f"DINOv3 {size} trained on {what}",
                  gated=True)
 
 
@@ -191,35 +192,47 @@ def _mode_preprocessing(default: Preprocessing, trained: Preprocessing, patch: i
 
 
 def _folder_preprocessing(resolved: ResolvedCheckpoint, info: CheckpointInfo | None) -> tuple[Preprocessing, Preprocessing]:
-    """(default, trained) preprocessing of a checkpoint: the registry's, else its processor config's."""
+    """(default, trained) preprocessing of a checkpoint: the registry's, else its family's from
+    its config and processor config."""
     if info is not None and not resolved.processor:
         return info.preprocessing, info.trained_preprocessing
-    family, cfg, proc = resolved.family, resolved.config, resolved.processor
-    if family == "vjepa2":
-        base = _vjepa2_prep(int(cfg.get("crop_size", 256)))
-    elif family == "dinov3":
-        base = _DINOV3_PREP
-    else:
-        base = _DINOV2_PREP
-    if proc:
-        mean = tuple(float(v) for v in proc.get("image_mean", base.mean))
-        std = tuple(float(v) for v in proc.get("image_std", base.std))
-        interp = {2: "bilinear", 3: "bicubic"}.get(int(proc.get("resample", 0) or 0), base.interpolation)
-        size, crop = proc.get("size") or {}, proc.get("crop_size")
-        crop_px = crop.get("height") if isinstance(crop, dict) else crop
-        short = size.get("shortest_edge") or size.get("height") if isinstance(size, dict) else size
-        if not proc.get("do_center_crop", crop_px is not None):
-            crop_px = short
-        base = replace(base, mean=mean, std=std, interpolation=interp,  # type: ignore[arg-type]
-                       short_side=int(short or base.short_side), crop_size=int(crop_px or base.crop_size or short))
-    full = replace(base, mode="full", short_side=base.crop_size or base.short_side, crop_size=None)
-    return full, base
+    return family_named(resolved.family).preprocessing(resolved.config, resolved.processor)
 
 
-def _check_window(window: int | None, family: str) -> None:
-    """Refuse a bad window before any model is built (building can take minutes)."""
-    if window is not None and (window < 1 or (family == "vjepa2" and window % 2)):
-        raise EncoderError(f"window must be a positive{' even' if family == 'vjepa2' else ''} number of frames, not {window}")
+def _check_layer(layer: Layer, final_norm: bool, config: Any, family: str, name: str) -> None:
+    """Refuse a layer the model does not have before it is built (building can take minutes)."""
+    if layer == "last" and final_norm:
+        return
+    fam = family_named(family)
+    if isinstance(config, Mapping):  # config.json may leave out values equal to the class defaults
+        config = fam.config_class().from_dict(fam.encoder_config(config))
+    resolve_layer(layer, int(config.num_hidden_layers), name)
+
+
+def _pixel_encoder(name: str, device: torch.device | str | None, preprocessing: Preprocessing | str | None,
+                   resolution: int | None, layer: Layer, final_norm: bool) -> Encoder:
+    if layer != "last" or not final_norm:
+        raise EncoderError(f"{name} has no layers or final norm to choose: it is raw pixels")
+    if isinstance(preprocessing, str):
+        preprocessing = Preprocessing(mode=preprocessing)  # type: ignore[arg-type]
+    if resolution is not None:
+        preprocessing = replace(preprocessing or Preprocessing(), short_side=int(resolution))
+    dev = pick_device(device) if device is not None else torch.device("cpu")
+    return PixelEncoder(PIXEL_ENCODERS[name], preprocessing=preprocessing, device=dev)
+
+
+def _unknown_name(name_or_path: str) -> EncoderError:
+    if name_or_path.startswith((".", "~", "/")) or "\\" in name_or_path or name_or_path.count("/") > 1:
+        return EncoderError(
+            f"no such folder: {name_or_path}; pass a folder saved with model.save_pretrained(folder), "
+            f"a registry name such as vjepa2-vitl, or a hub id"
+        )
+    close = difflib.get_close_matches(name_or_path, list_encoders(), n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return EncoderError(
+        f"unknown encoder {name_or_path!r}{hint}; use a name from `jepa-studio extract --list-encoders` "
+        f"({', '.join(list_encoders()[:6])}, ...), a Hugging Face hub id, or a folder saved with save_pretrained"
+    )
 
 
 def load_encoder(
@@ -231,6 +244,8 @@ def load_encoder(
     random_weights: bool = False,
     resolution: int | None = None,
     window: int | None = None,
+    layer: Layer = "last",
+    final_norm: bool = True,
 ) -> Encoder:
     """Load an encoder by registry name, hub id or local folder.
 
@@ -238,7 +253,8 @@ def load_encoder(
     ----------
     name_or_path:
         ``pixels``, ``pixels-tubelet``, a name of :data:`CHECKPOINTS`, a hub id, or a folder
-        saved with ``save_pretrained``.
+        saved with ``save_pretrained`` (any model type of :mod:`.families`: V-JEPA 2, DINOv2,
+        DINOv3, ViT, DeiT, I-JEPA, SigLIP).
     device, dtype:
         default: CUDA, else MPS, else CPU; bf16/fp16 on a GPU, fp32 on the CPU
         (see :mod:`.device`). The pixel baselines default to the CPU.
@@ -252,43 +268,34 @@ def load_encoder(
     resolution:
         short side in pixels (full mode) or crop size (crop mode); overrides the default.
     window:
-        frames per forward pass (V-JEPA 2: even, default 16; DINO: batch size, default 16).
+        frames per forward pass (V-JEPA 2: even, default 16; image encoders: batch size, default 16).
+    layer:
+        which block's output the tokens are: ``"last"`` (default), or an index into the
+        model's ``hidden_states`` (0: patch embeddings, i: block i; negative from the end).
+    final_norm:
+        apply the model's final norm to that output (default True; False gives the raw
+        residual stream, e.g. DINOv3's last block before its norm).
 
     Raises
     ------
     EncoderError
-        Unknown name, missing / gated / offline weights, a folder without a model.
+        Unknown name, missing / gated / offline weights, a folder without a model, a bad
+        window or layer.
     """
     if name_or_path in PIXEL_ENCODERS:
-        if isinstance(preprocessing, str):
-            preprocessing = Preprocessing(mode=preprocessing)
-        if resolution is not None:
-            preprocessing = replace(preprocessing or Preprocessing(), short_side=int(resolution))
-        dev = pick_device(device) if device is not None else torch.device("cpu")
-        return PixelEncoder(PIXEL_ENCODERS[name_or_path], preprocessing=preprocessing, device=dev)
+        return _pixel_encoder(name_or_path, device, preprocessing, resolution, layer, final_norm)
 
     info = find_checkpoint(name_or_path)
     path = Path(name_or_path).expanduser()
     if info is None and not path.exists() and not is_hub_id(name_or_path):
-        if name_or_path.startswith((".", "~", "/")) or "\\" in name_or_path or name_or_path.count("/") > 1:
-            raise EncoderError(
-                f"no such folder: {name_or_path}; pass a folder saved with model.save_pretrained(folder), "
-                f"a registry name such as vjepa2-vitl, or a hub id"
-            )
-        close = difflib.get_close_matches(name_or_path, list_encoders(), n=3, cutoff=0.5)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise EncoderError(
-            f"unknown encoder {name_or_path!r}{hint}; use a name from `jepa-studio extract --list-encoders` "
-            f"({', '.join(list_encoders()[:6])}, ...), a Hugging Face hub id, or a folder saved with save_pretrained"
-        )
+        raise _unknown_name(name_or_path)
 
     dev = pick_device(device)
     dt = pick_dtype(dev, dtype)
     if random_weights and info is not None and not path.exists():
         # The real architecture from known hyper-parameters: no hub needed.
-        family, checkpoint, pretrained = info.family, info.hub_id, False
-        _check_window(window, family)
-        model = build_model(family, dict(info.hyper), random_weights=True, dtype=dt, device=dev)
+        family, checkpoint, note, config = info.family, info.hub_id, RANDOM_WEIGHTS, dict(info.hyper)
+        folder = None
         default, trained = info.preprocessing, info.trained_preprocessing
         name = info.name
     else:
@@ -296,29 +303,27 @@ def load_encoder(
         resolved = resolve_checkpoint(ref, need_weights=not random_weights)
         if info is None:
             info = find_checkpoint(ref)
-        family = resolved.family
-        checkpoint = info.hub_id if info is not None and not path.exists() else name_or_path
-        pretrained = not (random_weights or resolved.random_init)
-        config: Any = resolved.config
-        if random_weights:
-            restore_cfg = config_class(family).from_pretrained(str(resolved.folder))
-            config = restore_cfg
-        _check_window(window, family)
-        model = build_model(family, config, folder=resolved.folder, random_weights=random_weights, dtype=dt, device=dev)
+        family, folder = resolved.family, resolved.folder
+        known = info is not None and not path.exists()
+        checkpoint = info.hub_id if known else name_or_path
+        if random_weights or resolved.random_init:
+            note = RANDOM_WEIGHTS
+        else:
+            note = pretrained_note(checkpoint) if known else weights_from_note(checkpoint)
+        config = family_named(family).config_class().from_pretrained(str(folder)) if random_weights else resolved.config
         default, trained = _folder_preprocessing(resolved, info)
         name = info.name if info is not None else family
+    fam = family_named(family)
+    fam.check_window(window)
+    _check_layer(layer, final_norm, config, family, name)
+    model = build_model(family, config, folder=folder, random_weights=random_weights, dtype=dt, device=dev)
     patch = int(getattr(model.config, "patch_size", 16))
 
     if preprocessing is None or isinstance(preprocessing, str):
         prep = _mode_preprocessing(default, trained, patch, preprocessing or "full", resolution)  # type: ignore[arg-type]
     else:
         prep = preprocessing if resolution is None else replace(preprocessing, short_side=int(resolution))
-    common = dict(name=name, checkpoint=checkpoint, pretrained=pretrained, device=dev, dtype=dt,
-                  preprocessing=prep, trained_preprocessing=trained)
-    if family == "vjepa2":
-        from .vjepa2 import VJepa2Encoder
-
-        return VJepa2Encoder(model, window=window or 16, **common)  # type: ignore[arg-type]
-    from .dino import DinoEncoder
-
-    return DinoEncoder(model, batch_size=window or 16, **common)  # type: ignore[arg-type]
+    return fam.make_encoder(
+        model, window=window, name=name, checkpoint=checkpoint, pretrained=note != RANDOM_WEIGHTS, weights_note=note,
+        device=dev, dtype=dt, preprocessing=prep, trained_preprocessing=trained, layer=layer, final_norm=final_norm,
+    )

@@ -1,17 +1,23 @@
 """V-JEPA 2 (transformers ``VJEPA2Model``) behind the :class:`~.base.Encoder` interface.
 
 Token layout: the 3D patch embedding (a Conv3d with kernel (2, 16, 16)) is flattened in
-(time, row, column) order, so ``last_hidden_state`` [B, T/2 * h * w, D] reshapes to
+(time, row, column) order, so the encoder's output [B, T/2 * h * w, D] reshapes to
 [T/2, h, w, D]; time step t covers source frames 2t and 2t+1.
 
-RoPE grid (a fix over transformers): transformers' ``VJEPA2RopeAttention`` turns a token's
-flat index into (time, row, column) assuming a *square* grid of ``crop_size / patch_size``
-tokens per side. Any other input (the full-frame mode's non-square grids, or another
-resolution) silently gets wrong positions: no error, just wrong features. The original
-V-JEPA 2 code takes the grid's height and width as arguments; :func:`rope_grid` restores
-that by giving each attention module the real (h, w) grid while it runs. Both the encoder
-and the predictor use these modules, so anyone running the predictor on
-``encoder.model`` must wrap the call in ``with rope_grid(model, h, w):`` too.
+RoPE grid (a fix over transformers, and the one position mechanism JEPA Studio uses):
+transformers' ``VJEPA2RopeAttention`` turns a token's flat index into (time, row, column)
+assuming a *square* grid of ``crop_size / patch_size`` tokens per side. Any other input
+(the full-frame mode's non-square grids, or another resolution) silently gets wrong
+positions: no error, just wrong features. The original V-JEPA 2 code takes the grid's
+height and width as arguments; :func:`rope_grid` restores that by giving each attention
+module the real (h, w) grid while it runs. Within it, a token's flat (time, row, column)
+index on the true grid *is* its position id: for the whole clip, for the kept tokens of a
+masked clip (``position_mask`` = their flat ids, see :func:`encode_tokens`), and for the
+predictor's context and target masks (:mod:`.vjepa2_predictor`).
+
+Layers: :func:`encode_tokens` runs embeddings -> blocks -> final norm itself, so it can
+stop after any block and leave out the final norm; ``hidden_states[i]`` of transformers'
+``output_hidden_states=True`` is the output of block i (0: the embeddings).
 
 Long clips are encoded in windows of ``window`` frames (even), one forward pass each, and
 the tokens concatenated in time: attention spans one window only, so tokens differ from
@@ -23,13 +29,20 @@ from __future__ import annotations
 
 import contextlib
 import types
-from typing import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import torch
 
-from .base import PatchFeatures, group_frame_indices
+from ..errors import UsageError
+from .base import Encoder, PatchFeatures, group_frame_indices
+from .family import EncoderFamily
 from .pixels import pad_to_tubelets
-from .transformers_base import PreparedClip, TransformersEncoder, check_frame_indices
+from .preprocess import Preprocessing
+from .transformers_base import PreparedClip, TransformersEncoder
+
+if TYPE_CHECKING:
+    from .predictor import TokenPredictor
 
 
 def _grid_position_ids(self: torch.nn.Module, x: torch.Tensor, masks: torch.Tensor | None = None):
@@ -71,6 +84,10 @@ def install_rope_grid(model: torch.nn.Module) -> None:
 def rope_grid(model: torch.nn.Module, height: int, width: int) -> Iterator[None]:
     """Within this block, ``model``'s RoPE positions follow an ``height`` x ``width`` token grid.
 
+    A token's flat (time, row, column) index on that grid is its position id: the attention
+    modules decode index i as time ``i // (h*w)``, row ``(i % (h*w)) // w``, column ``i % w``,
+    for the whole sequence or for the ids given as ``position_mask`` / predictor masks.
+
     Parameters
     ----------
     model: a ``VJEPA2Model`` (encoder and predictor) or any module containing V-JEPA 2 attention.
@@ -88,6 +105,60 @@ def rope_grid(model: torch.nn.Module, height: int, width: int) -> Iterator[None]
             m._jepa_grid = grid
 
 
+def patch_size_of(model: Any) -> int:
+    """The model's patch size in pixels."""
+    patch = model.config.patch_size
+    return int(patch[0] if isinstance(patch, (tuple, list)) else patch)
+
+
+def token_grid(model: Any, pixel_values_videos: torch.Tensor) -> tuple[int, int, int]:
+    """(T', h, w) of a [B, T, C, H, W] input for this model."""
+    _, t, _, h, w = pixel_values_videos.shape
+    patch = patch_size_of(model)
+    return max(1, t // int(model.config.tubelet_size)), h // patch, w // patch
+
+
+@torch.no_grad()
+def encode_tokens(
+    model: Any,
+    pixel_values_videos: torch.Tensor,
+    keep: torch.Tensor | None = None,
+    layer: int | None = None,
+    final_norm: bool = True,
+) -> torch.Tensor:
+    """V-JEPA 2's encoder on the tokens ``keep`` only (true masking), with true RoPE positions.
+
+    Embeddings -> keep the tokens ``keep`` -> blocks (their RoPE gets the kept tokens'
+    (time, row, column) on the true grid) -> final norm. Hidden tokens never enter the blocks.
+
+    Parameters
+    ----------
+    model: a transformers ``VJEPA2Model``.
+    pixel_values_videos: float [B, T, C, H, W], preprocessed, T a multiple of the tubelet size.
+    keep: int64 [K], flat (time, row, column) indices of the tokens to encode; None for all.
+    layer: stop after this many blocks (``hidden_states[layer]``); None for all of them.
+    final_norm: apply the encoder's final layer norm.
+
+    Returns
+    -------
+    [B, K, D] (or [B, N, D]) in the model's dtype.
+    """
+    _, h, w = token_grid(model, pixel_values_videos)
+    hidden = model.encoder.embeddings(pixel_values_videos)  # [B, N, D]
+    position_mask = None
+    if keep is not None:
+        keep = keep.to(hidden.device)
+        if keep.numel() == 0:
+            raise UsageError("the mask hides every token: leave part of the clip visible as context")
+        hidden = hidden[:, keep]
+        position_mask = keep.unsqueeze(0).expand(hidden.shape[0], -1)
+    blocks = model.encoder.layer if layer is None else model.encoder.layer[: int(layer)]
+    with rope_grid(model, h, w):
+        for block in blocks:
+            hidden = block(hidden, position_mask)[0]
+    return model.encoder.layernorm(hidden) if final_norm else hidden
+
+
 def tokens_to_grid(hidden: torch.Tensor, steps: int, height: int, width: int) -> torch.Tensor:
     """[B, steps * height * width, D] (time, row, column order) -> [B, steps, height, width, D]."""
     b, n, d = hidden.shape
@@ -103,8 +174,8 @@ class VJepa2Encoder(TransformersEncoder):
     ----------
     model: the full ``VJEPA2Model`` (encoder and predictor; masked prediction needs both).
     window: frames per forward pass (even); longer clips are split and concatenated.
-    preprocessing: how frames become input (full frame by default).
-    trained_preprocessing: the checkpoint's own resize + centre crop + mean/std.
+    preprocessing / trained_preprocessing, layer / final_norm, weights_note: see
+    :class:`~.transformers_base.TransformersEncoder`.
     """
 
     tubelet_size = 2
@@ -128,35 +199,64 @@ class VJepa2Encoder(TransformersEncoder):
 
     @torch.inference_mode()
     def forward_window(self, pixels: torch.Tensor) -> torch.Tensor:
-        """One forward pass: pixels [T, 3, H, W] (T a multiple of 2) -> float32 tokens [T/2, h, w, D]."""
+        """One forward pass: pixels [T, 3, H, W] (T a multiple of 2) -> float32 tokens [T/2, h, w, D]
+        of the chosen layer (see :attr:`layer`, :attr:`final_norm`)."""
         t, _, height, width = pixels.shape
         h, w = height // self.patch_size, width // self.patch_size
         x = pixels.to(self.device, self.dtype, non_blocking=True).unsqueeze(0)
-        with rope_grid(self.model, h, w):
-            hidden = self.model.encoder(pixel_values_videos=x).last_hidden_state
+        hidden = encode_tokens(self.model, x, layer=self.layer_index, final_norm=self.final_norm)
         return tokens_to_grid(hidden, t // self.tubelet_size, h, w)[0].float()
 
-    def encode_prepared(self, clip: PreparedClip, frame_indices: Sequence[int] | None = None) -> PatchFeatures:
+    def encode_frames(self, clip: PreparedClip, frame_indices: Sequence[int]) -> PatchFeatures:
         """Encode prepared pixels in windows of ``window`` frames (odd ends padded by repetition)."""
         pixels = clip.pixels
-        n = pixels.shape[0]
-        frame_indices = check_frame_indices(n, frame_indices)
-        if n == 0:
-            raise ValueError("no frames to encode")
         parts = []
-        for start in range(0, n, self.window):
+        for start in range(0, pixels.shape[0], self.window):
             chunk = pad_to_tubelets(pixels[start : start + self.window], self.tubelet_size)
             parts.append(self.forward_window(chunk))
-        tokens = torch.cat(parts, dim=0)
-        return PatchFeatures(
-            tokens=tokens,
-            frame_indices=group_frame_indices(frame_indices, self.tubelet_size),
-            encoder=self.name,
-            checkpoint=self.checkpoint,
-            pretrained=self.pretrained,
-            patch_size=self.patch_size,
-            tubelet_size=self.tubelet_size,
-            input_size=(int(pixels.shape[2]), int(pixels.shape[3])),
-            crop_box=clip.crop_box,
-        )
+        return self.features(torch.cat(parts, dim=0), group_frame_indices(frame_indices, self.tubelet_size), clip)
+
+
+def trained_preprocessing(crop: int) -> Preprocessing:
+    """``VJEPA2VideoProcessor``'s: short side to int(crop * 256 / 224), centre crop, bilinear, ImageNet."""
+    return Preprocessing(mode="crop", short_side=int(crop * 256 / 224), crop_size=crop, interpolation="bilinear")
+
+
+@dataclass(frozen=True)
+class VJepa2Family(EncoderFamily):
+    """V-JEPA 2: a video encoder with 2-frame tubelets and a predictor for masked tokens.
+
+    A checkpoint without predictor weights still encodes; its model gets ``predictor = None``
+    (so nothing random is left in it) and masked prediction says why it cannot run.
+    """
+
+    def make_encoder(self, model: torch.nn.Module, *, window: int | None = None, **settings: Any) -> Encoder:
+        return VJepa2Encoder(model, window=window or self.default_window, **settings)
+
+    def token_predictor(self, model: torch.nn.Module) -> "TokenPredictor | None":
+        if getattr(model, "predictor", None) is None:
+            return None
+        from .vjepa2_predictor import VJepa2Predictor
+
+        return VJepa2Predictor(model)
+
+
+def _trained_size(config: Mapping[str, Any]) -> Preprocessing:
+    return trained_preprocessing(int(config.get("crop_size", 256)))
+
+
+VJEPA2 = VJepa2Family(
+    name="vjepa2",
+    model_types=("vjepa2",),
+    model_class_name="VJEPA2Model",
+    config_class_name="VJEPA2Config",
+    title="V-JEPA 2",
+    tubelet_size=2,
+    window_memory_gb=1.0,
+    optional_weights=("predictor.",),
+    trained_size=_trained_size,
+    has_predictor=True,
+)
+
+FAMILIES = (VJEPA2,)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..analysis.pca import PatchPCA, fit_pca, pca_map
 from ..encoders import Encoder, PatchFeatures, load_encoder
+from ..encoders.base import short_weights_note
 from ..errors import Cancelled, UsageError
 from ..maps.pca import n_components_for
 from ..render.grid import LABEL_COLOR, WARN_COLOR, cell_size_for, labelled_grid, place_map, resize
@@ -71,12 +72,11 @@ def encoder_row_label(features: PatchFeatures) -> str:
     """Several lines naming the encoder, its weights and its token grid."""
     t, h, w = features.grid
     lines = [features.encoder]
-    if features.checkpoint not in ("-", features.encoder):
+    if features.checkpoint not in ("-", features.encoder) and not features.pretrained:
         lines.append(_shorten(features.checkpoint, 30))
-    if features.checkpoint == "-":
-        lines.append("no weights (raw pixels)")
-    else:
-        lines.append("pretrained weights" if features.pretrained else "RANDOM WEIGHTS")
+    lines.append(short_weights_note(features.weights_note, 30) if features.pretrained else "RANDOM WEIGHTS")
+    if features.layer_tag:
+        lines.append(features.layer_tag)
     lines.append(f"{h}x{w} tokens, D={features.dim}")
     if features.tubelet_size > 1:
         lines.append(f"tubelets of {features.tubelet_size} frames")

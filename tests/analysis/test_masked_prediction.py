@@ -12,16 +12,13 @@ import torch
 from jepa_studio.analysis.masked_prediction import (
     LEAKY,
     TRUE,
-    encode_tokens,
     encoder_masked_prediction,
     masked_prediction,
-    position_ids,
-    predict_tokens,
-    render_panes,
-    rope_side,
 )
 from jepa_studio.analysis.masking import PixelMask, token_ids
 from jepa_studio.encoders.preprocess import Preprocessing
+from jepa_studio.encoders.vjepa2 import encode_tokens, rope_grid
+from jepa_studio.encoders.vjepa2_predictor import predict_tokens
 from jepa_studio.errors import UsageError
 
 transformers = pytest.importorskip("transformers")
@@ -108,25 +105,33 @@ def test_true_masking_leaks_nothing(model):
 
 
 def test_no_leak_on_a_wide_grid_with_true_positions(model):
-    # a 3x7 grid (12x28 input), not the model's square 4x4: positions need the virtual grid
+    # a 3x7 grid (12x28 input), not the model's square 4x4: positions need the real grid
     x = video(3, height=12, width=28)
     hidden = torch.zeros(2, 3, 7, dtype=torch.bool)
     hidden[1, :, 4:6] = True
     y = x.clone()
     y[:, 2:4, :, :, 16:24] = torch.randn(1, 2, 3, 12, 8)
     assert torch.equal(masked_prediction(model, x, hidden).true.predicted, masked_prediction(model, y, hidden).true.predicted)
-    # the positions decode, with transformers' own code, to each token's (t, r, c)
-    side = rope_side(model, (2, 3, 7))
-    assert side == 7
+    # flat (time, row, column) ids on the true grid are the position ids: the attention
+    # modules' own get_position_ids decodes them to each token's (t, r, c) ...
+    ids = torch.arange(2 * 3 * 7)
     attention = model.encoder.layer[0].attention
-    saved = attention.grid_size
-    attention.grid_size = side
-    t, r, c = attention.get_position_ids(torch.zeros(1, 42, 1), masks=position_ids((2, 3, 7), side)[None])
-    attention.grid_size = saved
+    with rope_grid(model, 3, 7):
+        t, r, c = attention.get_position_ids(torch.zeros(1, 42, 1), masks=ids[None])
+        kept = token_ids(~hidden)  # ... also for the kept tokens alone (the context encoder's case)
+        kt, kr, kc = attention.get_position_ids(torch.zeros(1, len(kept), 1), masks=kept[None])
     tt, rr, cc = torch.meshgrid(torch.arange(2), torch.arange(3), torch.arange(7), indexing="ij")
-    for got, want in ((t, tt), (r, rr), (c, cc)):
+    for got, want, got_kept in ((t, tt, kt), (r, rr, kr), (c, cc, kc)):
         assert torch.equal(got[0, 0], want.reshape(-1))
-    assert all(m.grid_size == 4 for m in model.modules() if hasattr(m, "get_position_ids"))
+        assert torch.equal(got_kept[0, 0], want.reshape(-1)[kept])
+    # ... and on the model's own square grid they are exactly transformers' positions
+    square = torch.arange(2 * 4 * 4)
+    with rope_grid(model, 4, 4):
+        ours = attention.get_position_ids(torch.zeros(1, 32, 1), masks=square[None])
+    theirs = type(attention).get_position_ids(attention, torch.zeros(1, 32, 1), masks=square[None])
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+    # outside the block the modules are as transformers built them
+    assert all(m._jepa_grid is None and m.grid_size == 4 for m in model.modules() if hasattr(m, "_jepa_grid"))
 
 
 def test_targets_are_layer_normed_and_scores_by_hand(model):
@@ -217,17 +222,6 @@ def test_no_leak_through_the_resize_kernel(model):
     changed[:, pixels] = 255 - changed[:, pixels]
     again = encoder_masked_prediction(encoder, changed, mask)
     assert torch.equal(result.true.predicted, again.true.predicted)
-
-
-def test_render_panes(model):
-    result = masked_prediction(model, video(6), centre_hidden(), label="tiny").true
-    full, combined, error = render_panes(result, 1)
-    assert full.shape == combined.shape == error.shape == (64, 64, 3) and full.dtype == np.uint8
-    # visible tokens look the same in both PCA panes; hidden ones are drawn from predictions
-    assert np.array_equal(full[:16, :16], combined[:16, :16])
-    frame = np.zeros((16, 16, 3), dtype=np.uint8)
-    laid = render_panes(result, 0, frame=frame, cell_size=(80, 80))
-    assert all(p.shape == (80, 80, 3) for p in laid)
 
 
 def test_cli_mask_end_to_end(model, tmp_path):

@@ -8,7 +8,7 @@ otherwise, and is loaded back through the real loading path.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytest
@@ -41,3 +41,13 @@ def frames() -> Callable[..., np.ndarray]:
 def tiny_model() -> Callable[..., torch.nn.Module]:
     """``tiny_model(family, **config_overrides)`` -> a seeded tiny model (not saved)."""
     return make_model
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread (and do not fight other processes for cores);
+    use with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from jepa_studio.cli import main
@@ -10,13 +9,7 @@ from jepa_studio.encoders import load_encoder
 from jepa_studio.export import PcaView, comparison_image, encoder_row_label
 from jepa_studio.video import open_video, write_video
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
@@ -27,7 +20,7 @@ def video_path(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("family", ["vjepa2", "dinov2", "dinov2-reg", "dinov3"])
+@pytest.mark.parametrize("family", ["vjepa2", "dinov2", "dinov2-reg", "dinov3", "vit", "deit", "ijepa", "siglip"])
 def test_export_with_each_family_labels_random_weights(family, save_tiny, video_path, tmp_path, capsys):
     folder = save_tiny(family)
     encoder = load_encoder(str(folder), preprocessing="full", resolution=32)
