@@ -2,7 +2,7 @@
 
 This module is family-independent: it reaches an encoder's masked encoding and predictor
 through :class:`~jepa_studio.encoders.predictor.TokenPredictor` (for V-JEPA 2,
-:mod:`jepa_studio.encoders.vjepa2_predictor`), and assembles, scores and draws the result.
+:mod:`jepa_studio.encoders.vjepa2`), and assembles, scores and draws the result.
 
 **True masking** (what V-JEPA 2 was trained with): patch embeddings -> keep only the
 visible (context) tokens -> encoder layers, whose positions are the kept tokens' true

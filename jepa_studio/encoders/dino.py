@@ -11,8 +11,8 @@ inputs are fine (tests check the token layout on a non-square grid).
 
 from __future__ import annotations
 
-from .family import ImageFamily, resize_preprocessing
-from .image_encoder import ImageEncoder
+from .family import resize_preprocessing
+from .image_encoder import ImageEncoder, ImageFamily
 from .preprocess import Preprocessing
 
 #: ``BitImageProcessor`` of the DINOv2 checkpoints: short side 256, bicubic, centre crop 224

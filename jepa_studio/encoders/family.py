@@ -4,7 +4,7 @@ An :class:`EncoderFamily` says which ``config.json`` model types it reads, which
 transformers classes build it, how many frames a token covers, how frames are
 preprocessed (from the model config, overridden by the checkpoint's processor config),
 which window sizes are allowed, which weights a checkpoint may lack, and how to wrap a
-loaded model into an :class:`~.base.Encoder`. :class:`ImageFamily` fills most of that in
+loaded model into an :class:`~.base.Encoder`. :class:`~.image_encoder.ImageFamily` fills most of that in
 for image vision transformers whose output is a few prefix tokens (CLS, registers,
 distillation) followed by the patch tokens.
 
@@ -179,37 +179,3 @@ class EncoderFamily:
         """The family's masked encoding and prediction for ``model``; None when the model lacks
         its predictor (the checkpoint held no predictor weights). Only when ``has_predictor``."""
         return None
-
-
-@dataclass(frozen=True)
-class ImageFamily(EncoderFamily):
-    """An image vision transformer: ``model(pixel_values=[B, 3, H, W])`` returns
-    ``last_hidden_state`` [B, P + h*w, D], P prefix tokens then the patch tokens row by row.
-
-    Attributes
-    ----------
-    class_tokens: tokens before the registers: 1 for a CLS token, 2 for CLS + distillation,
-        0 for none. P = class_tokens + ``config.num_register_tokens`` (0 when absent); the
-        encoder checks P against the model's own output.
-    norm: attribute name of the model's final norm (applied to ``hidden_states[-1]`` to give
-        ``last_hidden_state``; applied to other layers when the final norm is asked for).
-    forward_kwargs: extra keyword arguments of the forward pass, such as
-        ``interpolate_pos_encoding=True`` for models with a fixed position table.
-    """
-
-    class_tokens: int = 1
-    norm: str = "layernorm"
-    forward_kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def prefix_tokens(self, config: Any) -> int:
-        """P, how many tokens precede the patch tokens, from the model config."""
-        return int(self.class_tokens) + int(config_value(config, "num_register_tokens", 0) or 0)
-
-    def final_norm(self, model: torch.nn.Module) -> torch.nn.Module:
-        """The model's final norm module."""
-        return getattr(model, self.norm)
-
-    def make_encoder(self, model: torch.nn.Module, *, window: int | None = None, **settings: Any) -> "Encoder":
-        from .image_encoder import ImageEncoder
-
-        return ImageEncoder(model, family=self, batch_size=window or self.default_window, **settings)

@@ -11,13 +11,14 @@ output has another number of tokens before its patches is refused with an
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import torch
 
 from ..errors import EncoderError
 from .base import PatchFeatures
-from .family import ImageFamily
+from .family import EncoderFamily, config_value
 from .transformers_base import PreparedClip, TransformersEncoder
 
 
@@ -96,3 +97,35 @@ class ImageEncoder(TransformersEncoder):
             clip,
             cls=None if cls[0] is None else torch.cat(cls, dim=0),
         )
+
+
+@dataclass(frozen=True)
+class ImageFamily(EncoderFamily):
+    """An image vision transformer: ``model(pixel_values=[B, 3, H, W])`` returns
+    ``last_hidden_state`` [B, P + h*w, D], P prefix tokens then the patch tokens row by row.
+
+    Attributes
+    ----------
+    class_tokens: tokens before the registers: 1 for a CLS token, 2 for CLS + distillation,
+        0 for none. P = class_tokens + ``config.num_register_tokens`` (0 when absent); the
+        encoder checks P against the model's own output.
+    norm: attribute name of the model's final norm (applied to ``hidden_states[-1]`` to give
+        ``last_hidden_state``; applied to other layers when the final norm is asked for).
+    forward_kwargs: extra keyword arguments of the forward pass, such as
+        ``interpolate_pos_encoding=True`` for models with a fixed position table.
+    """
+
+    class_tokens: int = 1
+    norm: str = "layernorm"
+    forward_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def prefix_tokens(self, config: Any) -> int:
+        """P, how many tokens precede the patch tokens, from the model config."""
+        return int(self.class_tokens) + int(config_value(config, "num_register_tokens", 0) or 0)
+
+    def final_norm(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The model's final norm module."""
+        return getattr(model, self.norm)
+
+    def make_encoder(self, model: torch.nn.Module, *, window: int | None = None, **settings: Any) -> ImageEncoder:
+        return ImageEncoder(model, family=self, batch_size=window or self.default_window, **settings)

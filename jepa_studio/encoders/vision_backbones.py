@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .family import HALF, ImageFamily, resize_preprocessing
+from .family import HALF, resize_preprocessing
+from .image_encoder import ImageFamily
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 INTERPOLATE = {"interpolate_pos_encoding": True}

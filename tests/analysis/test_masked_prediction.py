@@ -18,7 +18,7 @@ from jepa_studio.analysis.masked_prediction import (
 from jepa_studio.analysis.masking import PixelMask, token_ids
 from jepa_studio.encoders.preprocess import Preprocessing
 from jepa_studio.encoders.vjepa2 import encode_tokens, rope_grid
-from jepa_studio.encoders.vjepa2_predictor import predict_tokens
+from jepa_studio.encoders.vjepa2 import predict_tokens
 from jepa_studio.errors import UsageError
 
 transformers = pytest.importorskip("transformers")
