@@ -43,7 +43,7 @@ def sample_video_path() -> Path:
 
     The bundled ``resources/sample.mp4`` when it is there; otherwise the copy in
     :func:`user_cache_dir`, rendered on first use (a few seconds) with
-    :func:`jepa_studio.video.synthetic.write_sample_video`.
+    :func:`jepa_studio.video.sample.write_sample_video`.
 
     Raises
     ------
@@ -56,7 +56,7 @@ def sample_video_path() -> Path:
     cached = user_cache_dir() / SAMPLE_NAME
     if cached.is_file() and cached.stat().st_size > 0:
         return cached
-    from .video.synthetic import write_sample_video
+    from .video.sample import write_sample_video
 
     # write under a temporary name and rename, so a crash never leaves a half-written sample
     tmp = cached.with_name(f".{cached.stem}-{os.getpid()}{cached.suffix}")

@@ -135,7 +135,7 @@ class MaskingEngine:
         except Cancelled:
             raise
         except Exception as error:  # noqa: BLE001 - shown in the window, nothing is lost
-            from .studio import describe_error
+            from .failures import describe_error
 
             message, kind = describe_error(error)
             if kind == "internal":

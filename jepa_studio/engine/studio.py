@@ -21,20 +21,23 @@ import itertools
 import os
 import threading
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..encoders.base import Encoder, PatchFeatures
-from ..errors import Cancelled, EncoderError, JepaStudioError, OutOfMemoryError, VideoError
+from ..errors import Cancelled, JepaStudioError, VideoError
 from ..state.clip import ClipWindow
 from ..state.view import ViewSettings
 from ..video.frame_cache import LRUCache
 from .. import maps
 from .feature_cache import FeatureCache, FeatureKey
+from .failures import describe_error
+from .source import VideoSource, file_key, on_cpu, owned, torch_device_type
 from .lane import CancelToken, Lane
+from .rendered import PaneContext, RenderedClip
 from .messages import (
     ErrorReport,
     FrameReady,
@@ -52,138 +55,6 @@ Deliver = Callable[[object], None]
 
 #: session PCA bases kept (one per video, encoder, device, resolution and PCA settings)
 BASIS_CACHE_SIZE = 32
-
-
-@dataclass(frozen=True)
-class VideoSource:
-    """The open video as one job sees it: taken once, under the engine's lock, at the start
-    of the job, so a video opened meanwhile never mixes into its caches.
-
-    video: the :class:`~jepa_studio.video.Video`; key: :attr:`StudioEngine.video_key` (frame
-    and render caches); path: its file (feature cache)."""
-
-    video: Any
-    key: str
-    path: Path | None
-
-    def __len__(self) -> int:
-        return len(self.video)
-
-
-def _owned(image: np.ndarray) -> np.ndarray:
-    """A read-only C-contiguous array that owns its memory (a row of a decoded clip is a
-    view that would keep the whole clip alive in the frame cache)."""
-    if image.base is not None or not image.flags.c_contiguous:
-        image = np.array(image, order="C", copy=True)
-    image.setflags(write=False)
-    return image
-
-
-def torch_device_type(device: Any) -> str:
-    """``"cpu"``, ``"cuda"``, ``"mps"``... of a torch device or device string."""
-    import torch
-
-    return torch.device(device).type
-
-
-def _on_cpu(feats: PatchFeatures) -> PatchFeatures:
-    """``feats`` with its tensors on the CPU (the feature cache never holds device memory)."""
-    if feats.tokens.device.type == "cpu" and (feats.cls is None or feats.cls.device.type == "cpu"):
-        return feats
-    return feats.to("cpu")
-
-
-@dataclass(frozen=True)
-class RenderedClip:
-    """One encoder's map of one clip (a :class:`~jepa_studio.maps.MapResult`) plus where it sits."""
-
-    label: str
-    result: maps.MapResult
-    frame_indices: tuple[tuple[int, ...], ...]
-    crop_box: tuple[int, int, int, int]
-    tubelet_size: int
-
-    def pane(self, generation: int, encoder: str, playhead: int) -> PaneImage:
-        """The pane image for the time step that shows ``playhead``."""
-        images = self.result.images
-        t = maps.time_step_for(self.frame_indices, playhead)
-        n, h, w = images.shape[:3] if images.size else (len(self.frame_indices), 0, 0)
-        shown = images.shape[0] > t
-        values = self.result.values
-        return PaneImage(
-            generation=generation,
-            encoder=encoder,
-            label=self.label,
-            image=images[t] if shown else None,
-            crop_box=self.crop_box,
-            covered=tuple(self.frame_indices[t]) if self.frame_indices else (),
-            time_step=t,
-            n_steps=len(self.frame_indices),
-            tubelet_size=self.tubelet_size,
-            grid=(int(h), int(w)),
-            note=self.result.note,
-            values=values[t] if shown and values is not None else None,
-            scale=self.result.scale,
-            caption=self.result.caption,
-        )
-
-
-class _PaneContext:
-    """The :class:`~jepa_studio.maps.MapContext` of one encoder pane: memos kept per video,
-    encoder, device and resolution (bounded), query features from the feature cache."""
-
-    def __init__(self, engine: "StudioEngine", token: CancelToken, src: "VideoSource", req: ViewRequest,
-                 name: str, features: PatchFeatures, holder: list) -> None:
-        self.engine, self.token, self.src, self.req = engine, token, src, req
-        self.name, self.features, self.holder = name, features, holder
-
-    def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
-        req = self.req
-        full = (req.video_key, self.name, self.engine._device_key(req.device), req.resolution, *key)
-        value = self.engine._bases.get(full)
-        if value is None:
-            value = make()
-            self.engine._bases.put(full, value)
-        return value
-
-    def query_features(self, frame: int) -> PatchFeatures:
-        req = self.req
-        frames = req.clip.frames_around(frame, req.n_frames)
-        if frames == req.frames:
-            return self.features
-        return self.engine._features_for(self.token, self.src, req, self.name, frames, [None])
-
-
-def _video_key(path: Path) -> str:
-    try:
-        stat = path.stat()
-        return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    except OSError:
-        return str(path)
-
-
-def _is_torch_oom(error: BaseException) -> bool:
-    import torch
-
-    if isinstance(error, getattr(torch, "OutOfMemoryError", ())):
-        return True
-    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
-
-
-def describe_error(error: BaseException) -> tuple[str, str]:
-    """(message, kind) for a failure: the user's message for our errors, a short one else."""
-    if isinstance(error, OutOfMemoryError) or _is_torch_oom(error):
-        message = str(error) if isinstance(error, OutOfMemoryError) else (
-            "out of memory on the device: use a shorter clip, a lower resolution or a smaller model"
-        )
-        return message, "memory"
-    if isinstance(error, VideoError):
-        return str(error), "video"
-    if isinstance(error, EncoderError):
-        return str(error), "encoder"
-    if isinstance(error, JepaStudioError):
-        return str(error), "usage"
-    return f"internal error ({type(error).__name__}: {error}); please report it", "internal"
 
 
 class StudioEngine:
@@ -305,7 +176,7 @@ class StudioEngine:
             except Exception as error:  # noqa: BLE001 - a file we cannot read is a user error
                 self._deliver(ErrorReport(f"cannot open {path.name}: {error}", "video", request))
                 return
-            key = _video_key(path)
+            key = file_key(path)
             with self._lock:
                 # views and prefetch of the old video stop at their next stage; a request
                 # for the new key can only come after the swap, so after this bump
@@ -346,7 +217,7 @@ class StudioEngine:
                 return
             image = self._frames.get((key, frame))
             if image is None:
-                image = _owned(src.video[frame])
+                image = owned(src.video[frame])
                 self._frames.put((key, frame), image)
             token.check()
             self._deliver(FrameReady(key, frame, image))
@@ -501,7 +372,7 @@ class StudioEngine:
                 clip = src.video.clip(frames[0], len(frames), stride)
                 images = []
                 for f, im in zip(frames, clip):
-                    im = _owned(im)  # a copy: a row of the clip would pin the whole clip
+                    im = owned(im)  # a copy: a row of the clip would pin the whole clip
                     self._frames.put((key, f), im)
                     images.append(im)
             holder[0] = np.stack(images)
@@ -531,7 +402,7 @@ class StudioEngine:
         if feats is None:
             pixels = self._clip_pixels(src, frames, holder)
             token.check()
-            feats = _on_cpu(enc.encode(pixels, list(frames)))
+            feats = on_cpu(enc.encode(pixels, list(frames)))
             self.encode_count += 1
             self._features.put(key, feats)
         return feats
@@ -607,7 +478,7 @@ class StudioEngine:
             self._deliver(Progress(f"encoding {name}", progress[0], progress[1]))
         feats = self._features_for(token, src, req, name, frames, holder)
         token.check()
-        context = _PaneContext(self, token, src, req, name, feats, holder)
+        context = PaneContext(self, token, src, req, name, feats, holder)
         result = maps.get(req.view.map_kind).compute(feats, req.view, context)
         result = replace(result, images=maps.frozen(result.images))
         rendered = RenderedClip(feats.label, result, feats.frame_indices, feats.crop_box, feats.tubelet_size)

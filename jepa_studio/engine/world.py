@@ -414,7 +414,7 @@ class WorldEngine:
             return rid
 
     def _report_error(self, error: BaseException) -> tuple[str, str]:
-        from .studio import describe_error
+        from .failures import describe_error
 
         message, kind = describe_error(error)
         if kind == "internal":

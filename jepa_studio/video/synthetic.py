@@ -20,22 +20,19 @@ pinwheel   turns in place (rotation, no translation)      2 rad/s
 Geometry is laid out on a 640x360 reference canvas and scaled to the requested size;
 motion is defined in seconds, so ``fps`` changes the sampling, not the speeds.
 
-``python -m jepa_studio.video.synthetic --out resources/sample.mp4`` regenerates the
-bundled sample video.
+:mod:`jepa_studio.video.sample` renders it to the bundled sample video.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import UsageError
+from .drawing import Box, Region, box_around, coverage, fractal_noise, lerp_color, sd_capsule, sd_circle, sd_round_box, soft_ellipse, wrap
 
 #: frames, size (width, height), fps and seed of the bundled ``resources/sample.mp4``
 SAMPLE_FRAMES = 240
@@ -44,7 +41,6 @@ SAMPLE_FPS = 24.0
 SAMPLE_SEED = 0
 SAMPLE_CRF = 18
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, end exclusive
 
 #: the points whose ground truth the scene knows: each a point that moves rigidly with its
 #: object (the ball's and the bouncer's centre, the car body's centre, the bird's body), and
@@ -71,153 +67,6 @@ class SceneTruth:
     velocity: np.ndarray
     visible: np.ndarray
     fps: float
-
-
-# --------------------------------------------------------------------------- primitives
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    return x * x * (3.0 - 2.0 * x)
-
-
-def _value_noise(
-    rng: np.random.Generator, h: int, w: int, cell_y: float, cell_x: float
-) -> np.ndarray:
-    """Smooth value noise in [0, 1], float32 [h, w], with features about ``cell`` px apart."""
-    gh = int(math.ceil(h / cell_y)) + 2
-    gw = int(math.ceil(w / cell_x)) + 2
-    grid = rng.random((gh, gw), dtype=np.float32)
-    ys = np.arange(h, dtype=np.float32) / cell_y
-    xs = np.arange(w, dtype=np.float32) / cell_x
-    y0 = np.floor(ys).astype(np.int64)
-    x0 = np.floor(xs).astype(np.int64)
-    fy = _smoothstep(ys - y0)[:, None]
-    fx = _smoothstep(xs - x0)[None, :]
-    g00 = grid[y0[:, None], x0[None, :]]
-    g01 = grid[y0[:, None], x0[None, :] + 1]
-    g10 = grid[y0[:, None] + 1, x0[None, :]]
-    g11 = grid[y0[:, None] + 1, x0[None, :] + 1]
-    top = g00 + (g01 - g00) * fx
-    bottom = g10 + (g11 - g10) * fx
-    return (top + (bottom - top) * fy).astype(np.float32)
-
-
-def _fractal_noise(
-    rng: np.random.Generator,
-    h: int,
-    w: int,
-    cell_y: float,
-    cell_x: float,
-    octaves: int = 3,
-) -> np.ndarray:
-    """Sum of ``octaves`` value noises, each half the cell size and half the weight; [0, 1]."""
-    total = np.zeros((h, w), np.float32)
-    weight = 1.0
-    norm = 0.0
-    for _ in range(octaves):
-        total += weight * _value_noise(rng, h, w, max(cell_y, 1.0), max(cell_x, 1.0))
-        norm += weight
-        weight *= 0.5
-        cell_y /= 2.0
-        cell_x /= 2.0
-    return total / norm
-
-
-def _coverage(sdf: np.ndarray, soft: float = 1.0) -> np.ndarray:
-    """Anti-aliased coverage in [0, 1] from a signed distance in pixels (negative inside)."""
-    return np.clip(0.5 - sdf / soft, 0.0, 1.0).astype(np.float32)
-
-
-def _sd_circle(x: np.ndarray, y: np.ndarray, cx: float, cy: float, r: float) -> np.ndarray:
-    return np.hypot(x - cx, y - cy) - r
-
-
-def _soft_ellipse(
-    x: np.ndarray, y: np.ndarray, cx: float, cy: float, rx: float, ry: float, feather: float = 0.4
-) -> np.ndarray:
-    """Coverage in [0, 1] of a soft-edged ellipse (zero outside it): for shadows."""
-    k = np.hypot((x - cx) / rx, (y - cy) / ry)
-    return np.clip((1.0 - k) / feather, 0.0, 1.0).astype(np.float32)
-
-
-def _sd_round_box(
-    x: np.ndarray,
-    y: np.ndarray,
-    cx: float,
-    cy: float,
-    half_w: float,
-    half_h: float,
-    radius: float,
-) -> np.ndarray:
-    qx = np.abs(x - cx) - (half_w - radius)
-    qy = np.abs(y - cy) - (half_h - radius)
-    outside = np.hypot(np.maximum(qx, 0.0), np.maximum(qy, 0.0))
-    inside = np.minimum(np.maximum(qx, qy), 0.0)
-    return outside + inside - radius
-
-
-def _sd_capsule(
-    x: np.ndarray,
-    y: np.ndarray,
-    ax: float,
-    ay: float,
-    bx: float,
-    by: float,
-    r: float,
-) -> np.ndarray:
-    pax, pay = x - ax, y - ay
-    bax, bay = bx - ax, by - ay
-    h = np.clip((pax * bax + pay * bay) / max(bax * bax + bay * bay, 1e-9), 0.0, 1.0)
-    return np.hypot(pax - bax * h, pay - bay * h) - r
-
-
-def _wrap(x: float, lo: float, hi: float) -> float:
-    """x wrapped into [lo, hi): objects leaving one side come back on the other."""
-    return lo + (x - lo) % (hi - lo)
-
-
-class _Region:
-    """Pixel-centre coordinates of the part of a box that lies inside the image."""
-
-    def __init__(self, shape: tuple[int, int], box: Box) -> None:
-        h, w = shape
-        x0, y0, x1, y1 = box
-        self.x0, self.y0 = max(0, x0), max(0, y0)
-        self.x1, self.y1 = min(w, x1), min(h, y1)
-        self.empty = self.x1 <= self.x0 or self.y1 <= self.y0
-        ys = np.arange(self.y0, self.y1, dtype=np.float32) + 0.5
-        xs = np.arange(self.x0, self.x1, dtype=np.float32) + 0.5
-        self.x = np.broadcast_to(xs[None, :], (len(ys), len(xs)))
-        self.y = np.broadcast_to(ys[:, None], (len(ys), len(xs)))
-
-    def blend(self, img: np.ndarray, alpha: np.ndarray, color: np.ndarray | Sequence[float]) -> None:
-        """img <- img * (1 - alpha) + color * alpha inside the region (float32 image)."""
-        view = img[self.y0 : self.y1, self.x0 : self.x1]
-        a = alpha[..., None]
-        view *= 1.0 - a
-        view += np.asarray(color, np.float32) * a
-
-    def darken(self, img: np.ndarray, amount: np.ndarray) -> None:
-        """img <- img * (1 - amount) inside the region (shadows)."""
-        img[self.y0 : self.y1, self.x0 : self.x1] *= (1.0 - amount)[..., None]
-
-
-def _box_around(cx: float, cy: float, half_w: float, half_h: float) -> Box:
-    return (
-        int(math.floor(cx - half_w)) - 1,
-        int(math.floor(cy - half_h)) - 1,
-        int(math.ceil(cx + half_w)) + 2,
-        int(math.ceil(cy + half_h)) + 2,
-    )
-
-
-def _lerp_color(a: Sequence[float], b: Sequence[float], t: np.ndarray) -> np.ndarray:
-    a_ = np.asarray(a, np.float32)
-    b_ = np.asarray(b, np.float32)
-    return a_ + (b_ - a_) * t[..., None]
-
-
-# --------------------------------------------------------------------------- the scene
 
 
 class SampleScene:
@@ -264,14 +113,14 @@ class SampleScene:
         h, w = self.height, self.width
         t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None] * np.ones((1, w), np.float32)
         t = np.clip(t / (205 / 360), 0.0, 1.0) ** 1.3
-        return _lerp_color((78, 138, 208), (196, 222, 238), t)
+        return lerp_color((78, 138, 208), (196, 222, 238), t)
 
     def _paint_middle(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Hills, the meadow behind the fence and the tree: premultiplied RGB and alpha."""
         h, w = self.height, self.width
         rgb = np.zeros((h, w, 3), np.float32)
         alpha = np.zeros((h, w), np.float32)
-        full = _Region((h, w), (0, 0, w, h))
+        full = Region((h, w), (0, 0, w, h))
         x, y = full.x, full.y
 
         def over(a: np.ndarray, color: np.ndarray | Sequence[float]) -> None:
@@ -282,16 +131,16 @@ class SampleScene:
         xr = x / self.sx  # reference x
         # far hills (hazy blue-green), then nearer hills
         far = 172 + 10 * np.sin(xr / 95 + 1.3) + 6 * np.sin(xr / 41 + 0.2)
-        over(_coverage(self._y(far[0])[None, :] - y), (128, 166, 150))
+        over(coverage(self._y(far[0])[None, :] - y), (128, 166, 150))
         near = 190 + 9 * np.sin(xr / 70 + 2.1) + 4 * np.sin(xr / 23)
-        n = _fractal_noise(rng, h, w, 18 * self.s, 30 * self.s)
-        over(_coverage(self._y(near[0])[None, :] - y), _lerp_color((92, 142, 84), (110, 156, 92), n))
+        n = fractal_noise(rng, h, w, 18 * self.s, 30 * self.s)
+        over(coverage(self._y(near[0])[None, :] - y), lerp_color((92, 142, 84), (110, 156, 92), n))
         # meadow behind the fence: lighter and finer than the front grass (it is farther)
         horizon = self._y(204)
-        streaks = _fractal_noise(rng, h, w, 6 * self.s, 2 * self.s)
-        blotch = _fractal_noise(rng, h, w, 24 * self.s, 40 * self.s)
-        meadow = _lerp_color((118, 168, 72), (150, 186, 92), 0.6 * blotch + 0.4 * streaks)
-        over(_coverage(horizon - y), meadow)
+        streaks = fractal_noise(rng, h, w, 6 * self.s, 2 * self.s)
+        blotch = fractal_noise(rng, h, w, 24 * self.s, 40 * self.s)
+        meadow = lerp_color((118, 168, 72), (150, 186, 92), 0.6 * blotch + 0.4 * streaks)
+        over(coverage(horizon - y), meadow)
 
         # the tree (behind the fence): trunk, branches, then a leafy crown of clumps
         tx = self._x(475)
@@ -301,15 +150,15 @@ class SampleScene:
         for ax, ay, bx, by, r in ((475, 150, 440, 108, 4), (475, 140, 515, 100, 3.5), (473, 120, 455, 80, 3)):
             sd_trunk = np.minimum(
                 sd_trunk,
-                _sd_capsule(x, y, self._x(ax), self._y(ay), self._x(bx), self._y(by), r * self.s),
+                sd_capsule(x, y, self._x(ax), self._y(ay), self._x(bx), self._y(by), r * self.s),
             )
-        bark = _fractal_noise(rng, h, w, 14 * self.s, 2.5 * self.s)
+        bark = fractal_noise(rng, h, w, 14 * self.s, 2.5 * self.s)
         side = np.clip((x - tx) / (12 * self.s), -1, 1)  # light from the left
-        bark_col = _lerp_color((112, 78, 50), (70, 46, 30), 0.55 * bark + 0.45 * (side * 0.5 + 0.5))
-        over(_coverage(sd_trunk), bark_col)
+        bark_col = lerp_color((112, 78, 50), (70, 46, 30), 0.55 * bark + 0.45 * (side * 0.5 + 0.5))
+        over(coverage(sd_trunk), bark_col)
 
         cx, cy = tx, self._y(84)
-        leaf_noise = _fractal_noise(rng, h, w, 5 * self.s, 5 * self.s, octaves=2)
+        leaf_noise = fractal_noise(rng, h, w, 5 * self.s, 5 * self.s, octaves=2)
         greens = np.array([(52, 112, 44), (66, 130, 50), (40, 96, 40), (78, 140, 58)], np.float32)
         clumps = []
         for _ in range(46):
@@ -320,18 +169,18 @@ class SampleScene:
             clumps.append((py, px, rng.uniform(17, 27) * self.s, greens[rng.integers(len(greens))]))
         clumps.sort(key=lambda c: c[0])  # back (top) first, so lower clumps overlap
         for py, px, r, base in clumps:
-            d = _sd_circle(x, y, px, py, r)
+            d = sd_circle(x, y, px, py, r)
             # lit from the upper left: lighter there, darker at the lower right rim
             lx = np.clip(((x - px) + (y - py)) / (2 * r), -1, 1)
             shade = 1.12 - 0.32 * (lx * 0.5 + 0.5) - 0.18 * np.clip((d + r) / r, 0, 1) ** 3
             col = base[None, None, :] * (shade * (0.8 + 0.4 * leaf_noise))[..., None]
-            over(_coverage(d), np.clip(col, 0, 255))
+            over(coverage(d), np.clip(col, 0, 255))
         return rgb, alpha
 
     def _paint_fence_and_front(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """The picket fence and everything in front of it: premultiplied RGB and alpha."""
         h, w = self.height, self.width
-        full = _Region((h, w), (0, 0, w, h))
+        full = Region((h, w), (0, 0, w, h))
         x, y = full.x, full.y
         rgb = np.zeros((h, w, 3), np.float32)
         alpha = np.zeros((h, w), np.float32)
@@ -342,15 +191,15 @@ class SampleScene:
             alpha = alpha * (1.0 - a) + a
 
         s = self.s
-        grain = _fractal_noise(rng, h, w, 40 * s, 2.2 * s)
-        knots = _fractal_noise(rng, h, w, 9 * s, 9 * s, octaves=2)
-        wood = _lerp_color((196, 150, 100), (150, 104, 64), 0.7 * grain + 0.3 * knots)
+        grain = fractal_noise(rng, h, w, 40 * s, 2.2 * s)
+        knots = fractal_noise(rng, h, w, 9 * s, 9 * s, octaves=2)
+        wood = lerp_color((196, 150, 100), (150, 104, 64), 0.7 * grain + 0.3 * knots)
 
         # two rails behind the pickets
         for top, bottom in ((190, 201), (236, 247)):
             sd = np.maximum(self._y(top) - y, y - self._y(bottom))
             rail_shade = 0.78 + 0.12 * np.clip((y - self._y(top)) / ((bottom - top) * s), 0, 1)
-            over(_coverage(sd), wood * rail_shade[..., None] * 0.9)
+            over(coverage(sd), wood * rail_shade[..., None] * 0.9)
 
         # pickets with pointed tops, a bevel of light on the left and shadow on the right
         period, half = 24 * self.sx, 7.5 * self.sx
@@ -363,14 +212,14 @@ class SampleScene:
         sd_picket = np.maximum(np.maximum(sd_sides, sd_point), y - bottom)
         bevel = np.clip(local / half, -1, 1)
         picket_shade = 1.06 - 0.16 * (bevel * 0.5 + 0.5) - 0.18 * np.clip(np.abs(bevel) - 0.8, 0, 1) * 5
-        over(_coverage(sd_picket), np.clip(wood * picket_shade[..., None], 0, 255))
+        over(coverage(sd_picket), np.clip(wood * picket_shade[..., None], 0, 255))
 
         # front grass: coarse blotches, vertical blade streaks, darker near the viewer
         front_top = self._y(260)
-        blotch = _fractal_noise(rng, h, w, 30 * s, 50 * s)
-        blades = _fractal_noise(rng, h, w, 9 * s, 1.6 * s)
+        blotch = fractal_noise(rng, h, w, 30 * s, 50 * s)
+        blades = fractal_noise(rng, h, w, 9 * s, 1.6 * s)
         depth = np.clip((y - front_top) / (h - front_top), 0, 1)
-        grass = _lerp_color((104, 160, 62), (58, 118, 40), 0.5 * depth + 0.25 * blotch + 0.25 * blades)
+        grass = lerp_color((104, 160, 62), (58, 118, 40), 0.5 * depth + 0.25 * blotch + 0.25 * blades)
         grass *= (0.86 + 0.28 * blades)[..., None]
         # the fence casts a soft shadow on the grass just in front of it
         shadow = np.clip(1 - (y - front_top) / (14 * s), 0, 1) * 0.35
@@ -380,10 +229,10 @@ class SampleScene:
         xr = x / self.sx
         path_top = self._y(322) + 3 * s * np.sin(xr / 37.0)
         path_bottom = self._y(357) + 2 * s * np.sin(xr / 23.0 + 1)
-        gravel = _fractal_noise(rng, h, w, 2.2 * s, 2.2 * s, octaves=2)
-        sand = _lerp_color((206, 184, 140), (164, 140, 100), 0.6 * gravel + 0.4 * blotch)
+        gravel = fractal_noise(rng, h, w, 2.2 * s, 2.2 * s, octaves=2)
+        sand = lerp_color((206, 184, 140), (164, 140, 100), 0.6 * gravel + 0.4 * blotch)
         sd_path = np.maximum(path_top - y, y - path_bottom)
-        cov_path = _coverage(sd_path, soft=1.5)
+        cov_path = coverage(sd_path, soft=1.5)
         ground = grass * (1 - cov_path[..., None]) + sand * cov_path[..., None]
         # a few flowers in the grass
         n_flowers = int(60 * self.sx * s)
@@ -397,14 +246,14 @@ class SampleScene:
             x0c, y0c, x1c, y1c = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
             if x1c <= x0c or y1c <= y0c:
                 continue
-            cov = _coverage(_sd_circle(x[y0c:y1c, x0c:x1c], y[y0c:y1c, x0c:x1c], fx, fy, r))
+            cov = coverage(sd_circle(x[y0c:y1c, x0c:x1c], y[y0c:y1c, x0c:x1c], fx, fy, r))
             patch = ground[y0c:y1c, x0c:x1c]
             patch[:] = patch * (1 - cov[..., None]) + np.asarray(col, np.float32) * cov[..., None]
-        over(_coverage(sd_front), ground)
+        over(coverage(sd_front), ground)
 
         # the pinwheel's stick (static; the wheel on top of it turns)
         px, py = self._pinwheel_hub()
-        over(_coverage(_sd_capsule(x, y, px, py, px, self._y(306), 2.0 * s)), (236, 228, 210))
+        over(coverage(sd_capsule(x, y, px, py, px, self._y(306), 2.0 * s)), (236, 228, 210))
         return rgb, alpha
 
     def _make_clouds(self, rng: np.random.Generator) -> list[tuple[float, float, float, list]]:
@@ -427,14 +276,14 @@ class SampleScene:
         out = []
         margin = 70 * self.s
         for x0, y0, speed, puffs in self._clouds:
-            cx = _wrap(self._x(x0) + speed * self.sx * t, -margin, self.width + margin)
+            cx = wrap(self._x(x0) + speed * self.sx * t, -margin, self.width + margin)
             half_w = max(abs(dx) + r for dx, _, r in puffs) * self.s + 3
             out.append((cx, self._y(y0), half_w, puffs))
         return out
 
     def _bird_state(self, t: float) -> tuple[float, float, float]:
         margin = 30 * self.s
-        cx = _wrap(self._x(-20) + 95 * self.sx * t, -margin, self.width + margin)
+        cx = wrap(self._x(-20) + 95 * self.sx * t, -margin, self.width + margin)
         cy = self._y(62) + 7 * self.s * math.sin(2 * math.pi * 0.45 * t)
         flap = math.sin(2 * math.pi * 2.6 * t)
         return cx, cy, flap
@@ -442,20 +291,20 @@ class SampleScene:
     def _bouncer_state(self, t: float) -> tuple[float, float, float]:
         r = 16 * self.s
         margin = 2 * r
-        cx = _wrap(self._x(110) + 55 * self.sx * t, -margin, self.width + margin)
+        cx = wrap(self._x(110) + 55 * self.sx * t, -margin, self.width + margin)
         hop = abs(math.sin(math.pi * t / 1.3))
         cy = self._y(250) - r - 78 * self.s * hop
         return cx, cy, r
 
     def _car_state(self, t: float) -> tuple[float, float]:
         margin = 50 * self.s
-        cx = _wrap(self._x(215) + 22 * self.sx * t, -margin, self.width + margin)
+        cx = wrap(self._x(215) + 22 * self.sx * t, -margin, self.width + margin)
         return cx, self._y(303)  # centre x, ground y
 
     def _ball_state(self, t: float) -> tuple[float, float, float]:
         r = 20 * self.s
         margin = 2 * r
-        cx = _wrap(self._x(540) - 150 * self.sx * t, -margin, self.width + margin)
+        cx = wrap(self._x(540) - 150 * self.sx * t, -margin, self.width + margin)
         return cx, self._y(348) - r, r
 
     def object_boxes(self, index: int) -> dict[str, Box]:
@@ -468,17 +317,17 @@ class SampleScene:
         s = self.s
         boxes: dict[str, Box] = {}
         for i, (cx, cy, half_w, _) in enumerate(self._cloud_state(t)):
-            boxes[f"cloud{i}"] = _box_around(cx, cy, half_w, 32 * s)
+            boxes[f"cloud{i}"] = box_around(cx, cy, half_w, 32 * s)
         bx, by, _ = self._bird_state(t)
-        boxes["bird"] = _box_around(bx, by, 24 * s, 24 * s)
+        boxes["bird"] = box_around(bx, by, 24 * s, 24 * s)
         ux, uy, ur = self._bouncer_state(t)
-        boxes["bouncer"] = _box_around(ux, uy, ur + 1, ur + 1)
+        boxes["bouncer"] = box_around(ux, uy, ur + 1, ur + 1)
         cx, gy = self._car_state(t)
-        boxes["car"] = _box_around(cx, gy - 18 * s, 43 * s, 26 * s)
+        boxes["car"] = box_around(cx, gy - 18 * s, 43 * s, 26 * s)
         lx, ly, lr = self._ball_state(t)
-        boxes["ball"] = _box_around(lx, ly + 4 * s, lr + 6 * s, lr + 6 * s)
+        boxes["ball"] = box_around(lx, ly + 4 * s, lr + 6 * s, lr + 6 * s)
         px, py = self._pinwheel_hub()
-        boxes["pinwheel"] = _box_around(px, py, 27 * s, 27 * s)
+        boxes["pinwheel"] = box_around(px, py, 27 * s, 27 * s)
         return boxes
 
     def _point_at(self, name: str, t: float) -> tuple[float, float]:
@@ -530,36 +379,36 @@ class SampleScene:
 
     def _draw_clouds(self, img: np.ndarray, t: float, boxes: dict[str, Box]) -> None:
         for i, (cx, cy, _, puffs) in enumerate(self._cloud_state(t)):
-            reg = _Region(img.shape[:2], boxes[f"cloud{i}"])
+            reg = Region(img.shape[:2], boxes[f"cloud{i}"])
             if reg.empty:
                 continue
             sd = np.full(reg.x.shape, np.inf, np.float32)
             for dx, dy, r in puffs:
-                sd = np.minimum(sd, _sd_circle(reg.x, reg.y, cx + dx * self.s, cy + dy * self.s, r * self.s))
+                sd = np.minimum(sd, sd_circle(reg.x, reg.y, cx + dx * self.s, cy + dy * self.s, r * self.s))
             sd = np.maximum(sd, reg.y - (cy + 12 * self.s))  # flat bottom
             under = np.clip((reg.y - (cy - 20 * self.s)) / (32 * self.s), 0, 1)
-            col = _lerp_color((255, 255, 255), (214, 222, 234), under)
-            reg.blend(img, _coverage(sd, soft=2.5 * self.s) * 0.95, col)
+            col = lerp_color((255, 255, 255), (214, 222, 234), under)
+            reg.blend(img, coverage(sd, soft=2.5 * self.s) * 0.95, col)
 
     def _draw_bird(self, img: np.ndarray, t: float, box: Box) -> None:
-        reg = _Region(img.shape[:2], box)
+        reg = Region(img.shape[:2], box)
         if reg.empty:
             return
         s = 1.35 * self.s
         cx, cy, flap = self._bird_state(t)
         x, y = reg.x, reg.y
-        sd = _sd_capsule(x, y, cx - 9 * s, cy + 1 * s, cx + 5 * s, cy, 3.2 * s)
-        sd = np.minimum(sd, _sd_circle(x, y, cx + 8 * s, cy - 1.5 * s, 3.0 * s))
-        sd = np.minimum(sd, _sd_capsule(x, y, cx - 9 * s, cy + 1 * s, cx - 15 * s, cy - 1 * s, 1.6 * s))
+        sd = sd_capsule(x, y, cx - 9 * s, cy + 1 * s, cx + 5 * s, cy, 3.2 * s)
+        sd = np.minimum(sd, sd_circle(x, y, cx + 8 * s, cy - 1.5 * s, 3.0 * s))
+        sd = np.minimum(sd, sd_capsule(x, y, cx - 9 * s, cy + 1 * s, cx - 15 * s, cy - 1 * s, 1.6 * s))
         elbow = (cx - 2 * s, cy - 9 * s * flap)
         tip = (elbow[0] - 9 * s, elbow[1] - 4 * s * flap + 1 * s)
-        sd = np.minimum(sd, _sd_capsule(x, y, cx + 1 * s, cy - 1 * s, elbow[0], elbow[1], 2.4 * s))
-        sd = np.minimum(sd, _sd_capsule(x, y, elbow[0], elbow[1], tip[0], tip[1], 1.5 * s))
-        reg.blend(img, _coverage(sd), (44, 46, 62))
-        beak = _sd_capsule(x, y, cx + 10 * s, cy - 1.5 * s, cx + 13.5 * s, cy - 0.5 * s, 0.9 * s)
-        reg.blend(img, _coverage(beak), (232, 170, 60))
+        sd = np.minimum(sd, sd_capsule(x, y, cx + 1 * s, cy - 1 * s, elbow[0], elbow[1], 2.4 * s))
+        sd = np.minimum(sd, sd_capsule(x, y, elbow[0], elbow[1], tip[0], tip[1], 1.5 * s))
+        reg.blend(img, coverage(sd), (44, 46, 62))
+        beak = sd_capsule(x, y, cx + 10 * s, cy - 1.5 * s, cx + 13.5 * s, cy - 0.5 * s, 0.9 * s)
+        reg.blend(img, coverage(beak), (232, 170, 60))
 
-    def _shaded_ball(self, reg: _Region, cx: float, cy: float, r: float, base: np.ndarray) -> np.ndarray:
+    def _shaded_ball(self, reg: Region, cx: float, cy: float, r: float, base: np.ndarray) -> np.ndarray:
         """Lit sphere colour [h, w, 3] over ``base`` colours [h, w, 3]: diffuse plus a highlight."""
         nx = (reg.x - cx) / r
         ny = (reg.y - cy) / r
@@ -572,20 +421,20 @@ class SampleScene:
         return np.clip(col, 0, 255)
 
     def _draw_bouncer(self, img: np.ndarray, t: float, box: Box) -> None:
-        reg = _Region(img.shape[:2], box)
+        reg = Region(img.shape[:2], box)
         if reg.empty:
             return
         cx, cy, r = self._bouncer_state(t)
         base = np.broadcast_to(np.array([150, 72, 204], np.float32), reg.x.shape + (3,))
-        reg.blend(img, _coverage(_sd_circle(reg.x, reg.y, cx, cy, r)), self._shaded_ball(reg, cx, cy, r, base))
+        reg.blend(img, coverage(sd_circle(reg.x, reg.y, cx, cy, r)), self._shaded_ball(reg, cx, cy, r, base))
 
     def _draw_ball(self, img: np.ndarray, t: float, box: Box) -> None:
-        reg = _Region(img.shape[:2], box)
+        reg = Region(img.shape[:2], box)
         if reg.empty:
             return
         s = self.s
         cx, cy, r = self._ball_state(t)
-        shadow = _soft_ellipse(reg.x, reg.y, cx + 3 * s, cy + r, r * 1.1, 5 * s)
+        shadow = soft_ellipse(reg.x, reg.y, cx + 3 * s, cy + r, r * 1.1, 5 * s)
         reg.darken(img, shadow * 0.4)
         # a beach ball: six panels that turn as it rolls (rolling left: anticlockwise)
         rot = cx / r
@@ -603,45 +452,45 @@ class SampleScene:
         neighbour = np.where(u < 0.5, (k - 1) % n, (k + 1) % n)
         w_nb = 0.5 * np.clip(1 - edge_px, 0, 1)
         base = colours[k] * (1 - w_nb[..., None]) + colours[neighbour] * w_nb[..., None]
-        cap = _coverage(radius - 4.0 * s)  # a white cap at the pole
+        cap = coverage(radius - 4.0 * s)  # a white cap at the pole
         base = base * (1 - cap[..., None]) + np.float32(246) * cap[..., None]
-        reg.blend(img, _coverage(radius - r), self._shaded_ball(reg, cx, cy, r, base))
+        reg.blend(img, coverage(radius - r), self._shaded_ball(reg, cx, cy, r, base))
 
     def _draw_car(self, img: np.ndarray, t: float, box: Box) -> None:
-        reg = _Region(img.shape[:2], box)
+        reg = Region(img.shape[:2], box)
         if reg.empty:
             return
         s = self.s
         x, y = reg.x, reg.y
         cx, gy = self._car_state(t)
         wheel_r = 8.5 * s
-        shadow = _soft_ellipse(x, y, cx + 2 * s, gy, 40 * s, 5 * s)
+        shadow = soft_ellipse(x, y, cx + 2 * s, gy, 40 * s, 5 * s)
         reg.darken(img, shadow * 0.4)
         body_cy = gy - wheel_r - 6 * s
-        sd_body = _sd_round_box(x, y, cx, body_cy, 36 * s, 10 * s, 5 * s)
-        sd_cabin = _sd_round_box(x, y, cx - 5 * s, body_cy - 14 * s, 19 * s, 11 * s, 7 * s)
+        sd_body = sd_round_box(x, y, cx, body_cy, 36 * s, 10 * s, 5 * s)
+        sd_cabin = sd_round_box(x, y, cx - 5 * s, body_cy - 14 * s, 19 * s, 11 * s, 7 * s)
         shade = np.clip((y - (body_cy - 25 * s)) / (36 * s), 0, 1)
-        red = _lerp_color((236, 78, 64), (168, 34, 32), shade)
-        reg.blend(img, _coverage(np.minimum(sd_body, sd_cabin)), red)
+        red = lerp_color((236, 78, 64), (168, 34, 32), shade)
+        reg.blend(img, coverage(np.minimum(sd_body, sd_cabin)), red)
         for wx in (cx - 14 * s, cx + 3.5 * s):  # two windows, split by a pillar
-            sd_win = _sd_round_box(x, y, wx, body_cy - 15 * s, 7.5 * s, 6 * s, 3 * s)
-            glass = _lerp_color((214, 234, 246), (132, 170, 200), np.clip((y - (body_cy - 21 * s)) / (12 * s), 0, 1))
-            reg.blend(img, _coverage(sd_win), glass)
-        reg.blend(img, _coverage(_sd_circle(x, y, cx + 34 * s, body_cy - 3 * s, 2.6 * s)), (255, 236, 150))
+            sd_win = sd_round_box(x, y, wx, body_cy - 15 * s, 7.5 * s, 6 * s, 3 * s)
+            glass = lerp_color((214, 234, 246), (132, 170, 200), np.clip((y - (body_cy - 21 * s)) / (12 * s), 0, 1))
+            reg.blend(img, coverage(sd_win), glass)
+        reg.blend(img, coverage(sd_circle(x, y, cx + 34 * s, body_cy - 3 * s, 2.6 * s)), (255, 236, 150))
         stripe = np.maximum(np.abs(y - (body_cy + 1 * s)) - 1.2 * s, np.abs(x - cx) - 33 * s)
-        reg.blend(img, _coverage(stripe), (250, 236, 226))
+        reg.blend(img, coverage(stripe), (250, 236, 226))
         angle = cx / wheel_r  # rolling right: clockwise on screen
         for wx in (cx - 22 * s, cx + 22 * s):
             wy = gy - wheel_r
-            reg.blend(img, _coverage(_sd_circle(x, y, wx, wy, wheel_r)), (34, 34, 38))
-            reg.blend(img, _coverage(_sd_circle(x, y, wx, wy, 4.6 * s)), (188, 190, 196))
+            reg.blend(img, coverage(sd_circle(x, y, wx, wy, wheel_r)), (34, 34, 38))
+            reg.blend(img, coverage(sd_circle(x, y, wx, wy, 4.6 * s)), (188, 190, 196))
             for k in range(3):
                 a = angle + k * 2 * math.pi / 3
-                spoke = _sd_capsule(x, y, wx, wy, wx + math.cos(a) * 4.2 * s, wy + math.sin(a) * 4.2 * s, 0.9 * s)
-                reg.blend(img, _coverage(spoke), (90, 92, 100))
+                spoke = sd_capsule(x, y, wx, wy, wx + math.cos(a) * 4.2 * s, wy + math.sin(a) * 4.2 * s, 0.9 * s)
+                reg.blend(img, coverage(spoke), (90, 92, 100))
 
     def _draw_pinwheel(self, img: np.ndarray, t: float, box: Box) -> None:
-        reg = _Region(img.shape[:2], box)
+        reg = Region(img.shape[:2], box)
         if reg.empty:
             return
         s = self.s
@@ -661,8 +510,8 @@ class SampleScene:
         sd_blade = np.maximum(sd_edge, radius - big_r * (0.65 + 0.35 * np.clip(phi / width, 0, 1)))
         fold = np.clip((phi / np.maximum(width, 1e-3) - 0.5) * 4, 0, 1)
         col = colours[k] * (1.0 - 0.28 * fold)[..., None]
-        reg.blend(img, _coverage(sd_blade), col)
-        reg.blend(img, _coverage(radius - 2.8 * s), (245, 245, 240))
+        reg.blend(img, coverage(sd_blade), col)
+        reg.blend(img, coverage(radius - 2.8 * s), (245, 245, 240))
 
     # ----------------------------------------------------------- frames
 
@@ -691,95 +540,3 @@ class SampleScene:
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` (time ``index / fps`` s), uint8 [H, W, 3]."""
         return self._compose(index / self.fps, boxes=self.object_boxes(index))
-
-
-def iter_sample_scene(
-    n_frames: int = SAMPLE_FRAMES,
-    size: tuple[int, int] = SAMPLE_SIZE,
-    fps: float = SAMPLE_FPS,
-    seed: int = SAMPLE_SEED,
-) -> Iterator[np.ndarray]:
-    """Yield the sample scene's frames one at a time, uint8 [H, W, 3] each.
-
-    Memory does not grow with ``n_frames``: each frame is drawn when asked for.
-    ``size`` is (width, height).
-    """
-    scene = SampleScene(size, fps, seed)
-    for i in range(int(n_frames)):
-        yield scene.frame(i)
-
-
-def render_sample_scene(
-    n_frames: int = SAMPLE_FRAMES,
-    size: tuple[int, int] = SAMPLE_SIZE,
-    fps: float = SAMPLE_FPS,
-    seed: int = SAMPLE_SEED,
-) -> np.ndarray:
-    """The sample scene as one array, uint8 [T, H, W, 3] with T = ``n_frames``.
-
-    ``size`` is (width, height). The same arguments always give the same frames.
-    """
-    width, height = int(size[0]), int(size[1])
-    out = np.empty((int(n_frames), height, width, 3), np.uint8)
-    for i, frame in enumerate(iter_sample_scene(n_frames, size, fps, seed)):
-        out[i] = frame
-    return out
-
-
-def write_sample_video(
-    path: str | Path,
-    n_frames: int = SAMPLE_FRAMES,
-    size: tuple[int, int] = SAMPLE_SIZE,
-    fps: float = SAMPLE_FPS,
-    seed: int = SAMPLE_SEED,
-    crf: int = SAMPLE_CRF,
-    progress: Callable[[int], None] | None = None,
-) -> Path:
-    """Render the sample scene straight into a video file (H.264 for .mp4); returns its path."""
-    from .writer import write_video
-
-    def frames() -> Iterator[np.ndarray]:
-        for i, frame in enumerate(iter_sample_scene(n_frames, size, fps, seed)):
-            if progress is not None:
-                progress(i)
-            yield frame
-
-    return Path(write_video(path, frames(), fps, crf=crf))
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = text.lower().split("x")
-        return int(w), int(h)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 640x360, got {text!r}") from None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m jepa_studio.video.synthetic --out resources/sample.mp4``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m jepa_studio.video.synthetic",
-        description="Render the JEPA Studio sample scene (a garden with moving objects) to a video.",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="output video (.mp4, or what the writer supports)")
-    parser.add_argument("--frames", type=int, default=SAMPLE_FRAMES, help=f"number of frames ({SAMPLE_FRAMES})")
-    parser.add_argument("--size", type=_parse_size, default=SAMPLE_SIZE, help="WIDTHxHEIGHT (640x360)")
-    parser.add_argument("--fps", type=float, default=SAMPLE_FPS, help=f"frames per second ({SAMPLE_FPS:g})")
-    parser.add_argument("--seed", type=int, default=SAMPLE_SEED, help="texture seed (0)")
-    parser.add_argument("--crf", type=int, default=SAMPLE_CRF, help=f"H.264 quality, lower is better ({SAMPLE_CRF})")
-    args = parser.parse_args(argv)
-    if args.frames < 1:
-        parser.error("--frames must be at least 1")
-    if args.fps <= 0:
-        parser.error("--fps must be positive")
-    if min(args.size) < 16:
-        parser.error("--size must be at least 16x16")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    path = write_sample_video(args.out, args.frames, args.size, args.fps, args.seed, args.crf)
-    print(f"wrote {path} ({args.frames} frames, {args.size[0]}x{args.size[1]}, {args.fps:g} fps, "
-          f"{path.stat().st_size / 1e6:.2f} MB)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 
 from jepa_studio import resources
-from jepa_studio.video import synthetic
-from jepa_studio.video.synthetic import (
-    SAMPLE_FPS,
-    SAMPLE_FRAMES,
-    SAMPLE_SIZE,
-    SampleScene,
-    iter_sample_scene,
-    render_sample_scene,
-)
+from jepa_studio.video import sample
+from jepa_studio.video.sample import iter_sample_scene, render_sample_scene
+from jepa_studio.video.synthetic import SAMPLE_FPS, SAMPLE_FRAMES, SAMPLE_SEED, SAMPLE_SIZE, SampleScene
 
 SMALL = (160, 90)  # a quarter of the sample's 640x360
 
@@ -140,16 +134,16 @@ def test_bundled_sample_video_matches_the_generator() -> None:
     assert len(frames) == SAMPLE_FRAMES
     assert rate == pytest.approx(SAMPLE_FPS)
     assert size == SAMPLE_SIZE
-    # regenerate the sample (python -m jepa_studio.video.synthetic --out resources/sample.mp4)
+    # regenerate the sample (python -m jepa_studio.video.sample --out resources/sample.mp4)
     # whenever the generator changes: the bundled video must show what the generator draws
-    scene = SampleScene(SAMPLE_SIZE, SAMPLE_FPS, synthetic.SAMPLE_SEED)
+    scene = SampleScene(SAMPLE_SIZE, SAMPLE_FPS, SAMPLE_SEED)
     for i in (0, SAMPLE_FRAMES // 2, SAMPLE_FRAMES - 1):
         assert _psnr(frames[i], scene.frame(i)) > 30.0
 
 
 def test_main_writes_a_video(tmp_path: Path) -> None:
     out = tmp_path / "nested" / "scene.mp4"
-    code = synthetic.main(["--out", str(out), "--frames", "5", "--size", "64x48", "--fps", "10", "--seed", "2"])
+    code = sample.main(["--out", str(out), "--frames", "5", "--size", "64x48", "--fps", "10", "--seed", "2"])
     assert code == 0
     frames, rate, size = _read_all(out)
     assert len(frames) == 5 and rate == pytest.approx(10.0) and size == (64, 48)
@@ -162,21 +156,21 @@ def test_main_writes_a_video(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", [["--size", "64by48"], ["--frames", "0"], ["--size", "8x8"]])
 def test_main_rejects_bad_arguments(tmp_path: Path, bad: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        synthetic.main(["--out", str(tmp_path / "x.mp4"), *bad])
+        sample.main(["--out", str(tmp_path / "x.mp4"), *bad])
     assert exit_info.value.code == 2
 
 
 def test_sample_is_generated_into_the_cache_when_not_bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resources, "bundled_resources_dir", lambda: tmp_path / "not-installed")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    real = synthetic.write_sample_video
+    real = sample.write_sample_video
     calls: list[Path] = []
 
     def small_sample(path: Path) -> Path:  # the real generator and writer, fewer and smaller frames
         calls.append(Path(path))
         return real(path, n_frames=3, size=(64, 36))
 
-    monkeypatch.setattr(synthetic, "write_sample_video", small_sample)
+    monkeypatch.setattr(sample, "write_sample_video", small_sample)
     path = resources.sample_video_path()
     assert path == tmp_path / "cache" / "jepa-studio" / "sample.mp4"
     frames, _, size = _read_all(path)

@@ -33,17 +33,13 @@ from ...errors import JepaStudioError
 from ...state.mask import MaskDocument
 from ..shell import theme
 from ..shell.host import WindowHost
-from ..shell.labels import label_html, wrap
+from ..shell.labels import wrap
 from .painter import MaskPainter
 from .panel import PRESET_LABELS, TOOL_LABELS, MaskingPanel
-from .panes import MaskedPane, step_text
+from .panes import MaskedPane, show_view_step
 
 MASK_FILTER = "Mask PNG (*.png);;All files (*)"
 EXPORT_FILTER = "PNG image (*.png);;MP4 video (*.mp4);;GIF (*.gif)"
-
-
-def _fmt(value: float) -> str:
-    return "–" if value != value else f"{value:.3f}"  # NaN -> dash
 
 
 class MaskingFeature(QObject):
@@ -197,20 +193,14 @@ class MaskingFeature(QObject):
         self.toolbar = bar
 
     # -- settings and files ---------------------------------------------------------------
-    def masks_folder(self) -> Path | None:
-        """Where the mask of each video is kept between runs: beside the settings file."""
-        qsettings = getattr(self.store, "qsettings", None)
-        name = qsettings.fileName() if qsettings is not None else ""
-        return Path(name).parent / "jepa-studio-masks" if name else None
-
     def autosave_path(self, video: Path | None = None) -> Path | None:
-        """The PNG that keeps ``video``'s mask with the session (None without a settings file)."""
-        video = video or self._video_path
-        folder = self.masks_folder()
+        """The PNG that keeps ``video``'s mask with the session, beside the settings file
+        (None without a settings file)."""
+        video, folder = video or self._video_path, self.host.settings_folder()
         if video is None or folder is None:
             return None
         digest = hashlib.sha1(str(Path(video).resolve()).encode()).hexdigest()[:16]
-        return folder / f"{digest}.png"
+        return folder / "jepa-studio-masks" / f"{digest}.png"
 
     def autosave(self) -> None:
         """Keep the current mask with the session (the PNG beside the settings)."""
@@ -459,45 +449,8 @@ class MaskingFeature(QObject):
         if view is None or not self.mode:
             return
         t = view.time_step(self.session.playhead)
-        if t is None:
-            return
-        p = self.panes
-        where = step_text(view, t)
-        p["full"].set_title(f"{label_html(view.label)}: full encoding", f"layer-normed PCA · {where}")
-        if not view.variants:
-            for pane in self._shown:
-                pane.clear_map(view.note if pane.role == "predicted" else "")
-            self.panel.status.setText(view.note)
-            return
-        x0, y0 = view.crop_box[:2]
-        p["full"].show_step(view, t)
-        lines = []
-        for i, variant in enumerate(view.variants):
-            pred, err = (p["predicted"], p["error"]) if i == 0 else (p["leaky_predicted"], p["leaky_error"])
-            if variant.leaky:
-                name = f'<span style="color:{theme.WARN}">LEAKY</span>: context + predicted'
-                note = "mask applied after a full encoder pass: the context saw the hidden region"
-            elif view.method == "predictor":
-                name, note = "context + predicted", "true masking: hidden tokens never reach the encoder"
-            else:
-                name = f"context + re-encoded ({variant.variant})"
-                if view.encoder.startswith("pixels"):
-                    note = "pixel baseline, no predictor: the score measures the fill itself"
-                else:
-                    note = "no predictor: hidden pixels filled, frames re-encoded"
-            pred.set_title(name, f"{note} · {where}")
-            pred.show_step(view, t)
-            cos, l1, n = variant.step_scores(t)
-            tag = "LEAKY " if variant.leaky else ""
-            err.set_title(
-                f"{tag}recovery: cos {_fmt(variant.mean_cosine)} · L1 {_fmt(variant.mean_l1)}",
-                f"{variant.n_hidden} hidden tokens ({n} here) · cosine 0 → 1, grey: context",
-            )
-            err.show_step(view, t)
-            score = f"cos {_fmt(variant.mean_cosine)}  L1 {_fmt(variant.mean_l1)}\nthis step: cos {_fmt(cos)}"
-            err.set_score(tag + score, (x0, y0), warn=variant.leaky)
-            lines.append(f"<b>{'LEAKY' if variant.leaky else variant.variant}</b>: {variant.summary}")
-        self.panel.status.setText("<br>".join(lines))
+        if t is not None:
+            self.panel.status.setText(show_view_step(self.panes, self._shown, view, t))
 
     # -- state changes --------------------------------------------------------------------
     def _on_state(self, name: str, value: object) -> None:

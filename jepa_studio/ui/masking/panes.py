@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF
 from ...analysis.masked_view import MaskedView
 from ...render.view import PaneCell
 from ..shell import theme
-from ..shell.labels import plain_text
+from ..shell.labels import label_html, plain_text
 from ..shell.panes import Pane
 from ..shell.token_outline import TokenOutline
 
@@ -124,4 +124,49 @@ class MaskedPane(Pane):
             return self._cell(view, t, step_text(view, t))
 
         return cell
+
+
+def _fmt(value: float) -> str:
+    return "–" if value != value else f"{value:.3f}"  # NaN -> dash
+
+
+def show_view_step(panes: dict[str, MaskedPane], shown: list[MaskedPane], view: MaskedView, t: int) -> str:
+    """Show time step ``t`` of ``view`` in the masked panes (maps, titles, scores); returns the
+    status text (one line per variant, or why nothing shows)."""
+    p = panes
+    where = step_text(view, t)
+    p["full"].set_title(f"{label_html(view.label)}: full encoding", f"layer-normed PCA · {where}")
+    if not view.variants:
+        for pane in shown:
+            pane.clear_map(view.note if pane.role == "predicted" else "")
+        return view.note
+    x0, y0 = view.crop_box[:2]
+    p["full"].show_step(view, t)
+    lines = []
+    for i, variant in enumerate(view.variants):
+        pred, err = (p["predicted"], p["error"]) if i == 0 else (p["leaky_predicted"], p["leaky_error"])
+        if variant.leaky:
+            name = f'<span style="color:{theme.WARN}">LEAKY</span>: context + predicted'
+            note = "mask applied after a full encoder pass: the context saw the hidden region"
+        elif view.method == "predictor":
+            name, note = "context + predicted", "true masking: hidden tokens never reach the encoder"
+        else:
+            name = f"context + re-encoded ({variant.variant})"
+            if view.encoder.startswith("pixels"):
+                note = "pixel baseline, no predictor: the score measures the fill itself"
+            else:
+                note = "no predictor: hidden pixels filled, frames re-encoded"
+        pred.set_title(name, f"{note} · {where}")
+        pred.show_step(view, t)
+        cos, l1, n = variant.step_scores(t)
+        tag = "LEAKY " if variant.leaky else ""
+        err.set_title(
+            f"{tag}recovery: cos {_fmt(variant.mean_cosine)} · L1 {_fmt(variant.mean_l1)}",
+            f"{variant.n_hidden} hidden tokens ({n} here) · cosine 0 → 1, grey: context",
+        )
+        err.show_step(view, t)
+        score = f"cos {_fmt(variant.mean_cosine)}  L1 {_fmt(variant.mean_l1)}\nthis step: cos {_fmt(cos)}"
+        err.set_score(tag + score, (x0, y0), warn=variant.leaky)
+        lines.append(f"<b>{'LEAKY' if variant.leaky else variant.variant}</b>: {variant.summary}")
+    return "<br>".join(lines)
 

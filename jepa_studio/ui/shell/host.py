@@ -95,6 +95,10 @@ class WindowHost(Protocol):
         """Fit the whole frame in every pane (and keep fitting until the user zooms)."""
         ...
 
+    def settings_folder(self) -> Path | None:
+        """The folder of the settings file (features keep their data beside it), or None."""
+        ...
+
     def export_folder(self) -> Path:
         """Where export dialogs start: the last export's folder, else the video's folder."""
         ...

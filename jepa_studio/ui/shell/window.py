@@ -206,6 +206,13 @@ class MainWindow(QMainWindow):
         if self.session.video is not None:
             self.grid.fit(self.session.video.size)
 
+    def settings_folder(self) -> Path | None:
+        """The folder of the settings file (features keep their data beside it), or None when
+        the settings live in no file."""
+        qsettings = getattr(self.store, "qsettings", None)
+        name = qsettings.fileName() if qsettings is not None else ""
+        return Path(name).parent if name else None
+
     def export_folder(self) -> Path:
         last = self.store.value("export/last_folder")
         if last and Path(str(last)).is_dir():

@@ -270,10 +270,9 @@ class WorldFeature(QObject):
 
     def data_folder(self) -> Path:
         """The app's data folder (beside the settings file, else the platform's app data)."""
-        qsettings = getattr(self.store, "qsettings", None)
-        name = qsettings.fileName() if qsettings is not None else ""
-        if name:
-            return Path(name).parent / "jepa-studio-world"
+        folder = self.host.settings_folder()
+        if folder is not None:
+            return folder / "jepa-studio-world"
         return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)) / "world-models"
 
     def checkpoint_root(self, settings: WorldSettings | None = None) -> Path:
