@@ -132,3 +132,22 @@ def test_video_export_honours_the_per_frame_basis(video_path):
     # each frame's map is its own time step's PCA: a uniform two-colour split at the moving edge
     expected = PcaView(basis="frame").rgb(feats)
     assert expected.shape[0] == 4
+
+
+def test_layer_sweep_draws_one_row_per_layer(video_path, tmp_path) -> None:
+    """``--layers 0,1,last``: the rows equal those of the same encoder loaded at each layer."""
+    from jepa_studio.encoders import load_encoder
+    from tests.tiny_models import save_tiny_model
+
+    folder = save_tiny_model("dinov2", tmp_path / "tiny-dinov2")
+    out = tmp_path / "sweep.png"
+    code = main(["export", str(video_path), "--encoders", f"pixels,{folder}", "--layers", "0,1,last",
+                 "--frames", "0:4", "--out", str(out)])
+    assert code == 0
+    sweep = np.asarray(Image.open(out).convert("RGB"))
+    with open_video(video_path) as video:
+        one_each = [load_encoder("pixels")] + [load_encoder(str(folder), layer=layer) for layer in (0, 1, "last")]
+        expected = comparison_image(video, one_each, [0, 1, 2, 3])
+    np.testing.assert_array_equal(sweep, expected)
+    assert main(["export", str(video_path), "--encoders", "pixels", "--layers", "middle", "--out", str(tmp_path / "x.png")]) == 2
+    assert main(["export", str(video_path), "--encoders", "pixels", "--layers", "4", "--out", str(tmp_path / "x.mp4")]) == 2

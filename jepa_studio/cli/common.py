@@ -71,3 +71,18 @@ def progress_bar(description: str, unit: str = "frame") -> Iterator[Callable[[in
         yield update
     finally:
         bar.close()
+
+
+def parse_layers(text: str) -> list[str | int]:
+    """``--layers 4,8,12,last`` -> ``[4, 8, 12, "last"]`` (negatives count from the last block)."""
+    out: list[str | int] = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if part == "last":
+            out.append("last")
+            continue
+        try:
+            out.append(int(part))
+        except ValueError:
+            raise UsageError(f"--layers takes whole numbers or 'last', e.g. 4,8,12,last, not {text!r}") from None
+    return out

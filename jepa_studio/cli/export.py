@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_device_argument, parse_encoder_list, parse_frame_range, progress_bar
+from .common import add_device_argument, parse_encoder_list, parse_frame_range, parse_layers, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--basis", choices=("clip", "frame"), default="clip", help="one PCA basis for the clip, or one per time step")
     parser.add_argument("--components", default="1,2,3", help="PCA components shown as R,G,B (1-based), default 1,2,3")
     parser.add_argument("--foreground", type=float, default=None, metavar="T", help="hide tokens whose first component is below T (0..1)")
+    parser.add_argument("--layers", default=None, metavar="L,L,...",
+                        help="a layer sweep (images): one row per layer, e.g. 4,8,12,last (negative: counted from the last block)")
     add_device_argument(parser)
     parser.set_defaults(run=run)
 
@@ -38,11 +40,12 @@ def run(args: argparse.Namespace) -> int:
     if len(channels) != 3:
         raise UsageError(f"--components must name three components, not {args.components!r}")
     view = PcaView(basis=args.basis, channels=channels, foreground_threshold=args.foreground)
+    layers = parse_layers(args.layers) if args.layers else None
     encoders = resolve_encoders(parse_encoder_list(args.encoders), device=args.device)
     with open_video(args.video) as video:
         is_video = args.out.lower().endswith(VIDEO_SUFFIXES)
         frames = parse_frame_range(args.frames, len(video), default="::1" if is_video else "0:32:4")
         with progress_bar("export", unit="frame" if is_video else "encoder") as progress:
-            out = export_comparison(video, encoders, frames, args.out, view, progress=progress)
+            out = export_comparison(video, encoders, frames, args.out, view, progress=progress, layers=layers)
     print(out, file=sys.stdout)
     return 0

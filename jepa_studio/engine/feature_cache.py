@@ -3,7 +3,8 @@
 Keys name everything the features depend on: the video file (path, modification time and
 size, so an edited file is a different key), the encoder (registry name, checkpoint,
 whether its weights are pretrained, and for random weights which instance built them), the
-preprocessing (``Preprocessing.key()``) and the source frame indices. Thread-safe: the
+preprocessing (``Preprocessing.key()``), the layer read (and whether the final norm was
+applied) and the source frame indices. Thread-safe: the
 engine's worker thread fills it while the GUI thread reads it.
 """
 
@@ -42,6 +43,7 @@ class FeatureKey:
     weights: str
     preprocessing: str
     frames: tuple[int, ...]
+    reading: str = "last/normed"
 
     @classmethod
     def create(
@@ -72,6 +74,7 @@ class FeatureKey:
             weights=weights,
             preprocessing=prep.key() if prep is not None else "-",
             frames=tuple(int(i) for i in frames),
+            reading=f"{getattr(encoder, 'layer', 'last')}/{'normed' if getattr(encoder, 'final_norm', True) else 'raw'}",
         )
 
 

@@ -58,7 +58,7 @@ class PaneContext:
 
     def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
         req = self.req
-        full = (req.video_key, self.name, self.engine._device_key(req.device), req.resolution, *key)
+        full = (req.video_key, self.name, self.engine._device_key(req.device), req.resolution, req.reading, *key)
         value = self.engine._bases.get(full)
         if value is None:
             value = make()

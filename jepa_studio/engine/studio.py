@@ -50,6 +50,7 @@ from .messages import (
     VideoOpened,
 )
 from ..state.requests import ViewRequest
+from ..state.view import Reading
 
 Deliver = Callable[[object], None]
 
@@ -227,7 +228,7 @@ class StudioEngine:
 
     # -- views ----------------------------------------------------------------------------
     def _render_key(self, req: ViewRequest, encoder: str, frames: tuple[int, ...]) -> tuple:
-        return (req.video_key, encoder, req.device, req.resolution, frames, req.view.render_key())
+        return (req.video_key, encoder, req.device, req.resolution, req.reading, frames, req.view.render_key())
 
     def cached_panes(self, req: ViewRequest, generation: int = 0) -> dict[str, PaneImage]:
         """Pane images for ``req`` that are already rendered (dictionary look-ups only)."""
@@ -381,7 +382,7 @@ class StudioEngine:
     def _features_for(
         self, token: CancelToken, src: VideoSource, req: ViewRequest, name: str, frames: tuple[int, ...], holder: list
     ) -> PatchFeatures:
-        return self._encode_clip(token, src, name, frames, req.device, req.resolution, holder)
+        return self._encode_clip(token, src, name, frames, req.device, req.resolution, holder, req.reading)
 
     def _encode_clip(
         self,
@@ -392,11 +393,14 @@ class StudioEngine:
         device: str,
         resolution: int | None,
         holder: list,
+        reading: Reading = Reading(),
     ) -> PatchFeatures:
-        """Features of ``frames`` of ``src`` (CPU tensors, as the feature cache keeps them)."""
+        """Features of ``frames`` of ``src`` at ``reading`` (CPU tensors, as the feature cache
+        keeps them)."""
         enc = self.encoder(name, device, resolution)
         assert enc is not None
         token.check()  # loading may take long: another video or request may have come
+        read_at(enc, reading)  # one worker thread: the shared encoder is set for this pass
         key = FeatureKey.create(src.path or src.key, enc, frames)
         feats = self._features.get(key)
         if feats is None:
@@ -558,8 +562,10 @@ class StudioEngine:
         view: ViewSettings,
         device: str = "auto",
         resolution: int | None = None,
+        reading: Reading = Reading(),
     ) -> int:
-        """Export a labelled comparison (PNG) or a side-by-side video over ``frames``.
+        """Export a labelled comparison (PNG) or a side-by-side video over ``frames``, every
+        encoder read at ``reading``.
 
         Runs :func:`jepa_studio.export.export_comparison` on the GPU lane with the already
         loaded encoders; returns the task id (see :meth:`run_task`).
@@ -575,6 +581,8 @@ class StudioEngine:
 
         def fn(progress: Callable[[int, int], None], cancel: Callable[[], bool]) -> object:
             encs = [self.encoder(name, device, resolution) for name in encoders]
+            for enc in encs:
+                read_at(enc, reading)
             return export_comparison(video, encs, list(frames), Path(out), pca_view, progress=progress, cancel=cancel)
 
         return self.run_task(f"exporting {Path(out).name}", fn)
@@ -589,6 +597,17 @@ def make_request(
     view: ViewSettings,
     device: str = "auto",
     resolution: int | None = None,
+    reading: Reading = Reading(),
 ) -> ViewRequest:
     """A :class:`ViewRequest` (convenience for callers that hold the pieces)."""
-    return ViewRequest(video_key, int(playhead), clip, int(n_frames), tuple(encoders), view, device, resolution)
+    return ViewRequest(video_key, int(playhead), clip, int(n_frames), tuple(encoders), view, device, resolution, reading)
+
+
+def read_at(encoder: Encoder, reading: Reading) -> None:
+    """Set a transformers encoder's layer and final norm (pixel baselines have one layer).
+
+    Raises :class:`~jepa_studio.errors.EncoderError` when the encoder has no such layer.
+    """
+    if hasattr(encoder, "num_layers"):
+        encoder.layer = reading.layer  # type: ignore[attr-defined]
+        encoder.final_norm = reading.final_norm  # type: ignore[attr-defined]

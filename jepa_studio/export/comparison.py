@@ -5,6 +5,7 @@ The CLI's ``jepa-studio export`` and the GUI's Ctrl+E both come here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 
 from ..analysis.pca import PatchPCA, fit_pca, pca_map
 from ..encoders import Encoder, PatchFeatures, load_encoder
-from ..encoders.base import short_weights_note
+from ..encoders.base import Layer, short_weights_note
 from ..errors import Cancelled, UsageError
 from ..maps.pca import n_components_for
 from ..render.grid import LABEL_COLOR, WARN_COLOR, cell_size_for, labelled_grid, place_map, resize
@@ -105,8 +106,11 @@ def comparison_image(
     cell_width: int = 256,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    layers: Sequence[Layer] | None = None,
 ) -> np.ndarray:
-    """A labelled grid: the source frames, then one row of PCA maps per encoder.
+    """A labelled grid: the source frames, then one row of PCA maps per encoder (per encoder
+    and layer with ``layers``: a layer sweep, e.g. ``[4, 8, 12, "last"]``; pixel baselines,
+    which have no layers, get one row).
 
     The encoders see ``frames`` as one clip (V-JEPA 2 style encoders pair consecutive
     entries into tubelets); the cell under frame f shows the time step covering f.
@@ -120,12 +124,14 @@ def comparison_image(
     rows = [("source frames", [resize(f, cell) for f in clip])]
     captions: list[list[str]] = [["" for _ in frames]]
     colors = [LABEL_COLOR]
-    total = len(encoders)
-    for done, encoder in enumerate(encoders):
+    runs = [(encoder, layer) for encoder in encoders for layer in _layers_of(encoder, layers)]
+    total = len(runs)
+    for done, (encoder, layer) in enumerate(runs):
         _raise_if_cancelled(cancel)
         if progress:
             progress(done, total)
-        features = encoder.encode(clip, frames)
+        with _at_layer(encoder, layer):
+            features = encoder.encode(clip, frames)
         rgb = view.rgb(features)
         cells, caps = [], []
         for f in frames:
@@ -208,8 +214,10 @@ def export_comparison(
     view: PcaView = PcaView(),
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    layers: Sequence[Layer] | None = None,
 ) -> Path:
-    """Write a comparison image (.png/.jpg) or video (.mp4/.gif/.webm) to ``out``.
+    """Write a comparison image (.png/.jpg) or video (.mp4/.gif/.webm) to ``out``;
+    ``layers``: a layer sweep, one row per encoder and layer (images only).
 
     Nothing is left at ``out`` if the export fails or is cancelled.
     """
@@ -221,11 +229,33 @@ def export_comparison(
         )
     if not out.parent.exists():
         raise UsageError(f"the folder {str(out.parent)!r} does not exist")
+    if layers and suffix not in IMAGE_SUFFIXES:
+        raise UsageError("a layer sweep draws one row per layer: export it as an image (.png or .jpg)")
     if suffix in IMAGE_SUFFIXES:
-        image = comparison_image(video, encoders, frames, view, progress=progress, cancel=cancel)
+        image = comparison_image(video, encoders, frames, view, progress=progress, cancel=cancel, layers=layers)
         return save_image(out, image)
     fps = (video.fps or 24.0) / max(1, _step_of(frames))
     return write_video(out, comparison_video_frames(video, encoders, frames, view, progress=progress, cancel=cancel), fps)
+
+
+def _layers_of(encoder: Encoder, layers: Sequence[Layer] | None) -> list[Layer | None]:
+    """The layers to draw ``encoder`` at: ``layers`` for a transformers encoder, else [None]
+    (as it is: pixel baselines have no layers)."""
+    return list(layers) if layers and hasattr(encoder, "num_layers") else [None]
+
+
+@contextlib.contextmanager
+def _at_layer(encoder: Encoder, layer: Layer | None) -> Iterator[None]:
+    """Within the block, ``encoder`` reads ``layer`` (None: as it is); restored after."""
+    if layer is None:
+        yield
+        return
+    saved = encoder.layer  # type: ignore[attr-defined]
+    encoder.layer = layer  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        encoder.layer = saved  # type: ignore[attr-defined]
 
 
 def _step_of(frames: Sequence[int]) -> int:

@@ -6,7 +6,7 @@ from .events import Observable, Options
 from .requests import MaskRequest, ViewRequest
 from .session import Session, VideoMeta
 from .settings import AppSettings, MemorySettings, SettingsStore
-from .view import ViewSettings
+from .view import Reading, ViewSettings
 
 __all__ = [
     "AppSettings",
@@ -15,6 +15,7 @@ __all__ = [
     "MemorySettings",
     "Observable",
     "Options",
+    "Reading",
     "Session",
     "SettingsStore",
     "VideoMeta",

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..analysis.masking import PixelMask
 from .clip import ClipWindow
-from .view import ViewSettings
+from .view import Reading, ViewSettings
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class ViewRequest:
     view: map kind, PCA settings, similarity query.
     device: ``"auto"`` or a torch device string.
     resolution: input short side in pixels, or None for each encoder's default.
+    reading: which layer of each encoder (and whether its final norm applies).
     """
 
     video_key: str
@@ -41,6 +42,7 @@ class ViewRequest:
     view: ViewSettings
     device: str = "auto"
     resolution: int | None = None
+    reading: Reading = Reading()
 
     @property
     def frames(self) -> tuple[int, ...]:

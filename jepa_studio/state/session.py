@@ -3,7 +3,7 @@
 Qt-free. Every setter validates, stores, and emits ``(name, value)`` to subscribers
 (see :class:`~jepa_studio.state.events.Observable`) only when the value changed.
 Names emitted: ``"video"``, ``"playhead"``, ``"clip"``, ``"encoders"``, ``"view"``,
-``"device"``, ``"resolution"``.
+``"device"``, ``"resolution"``, ``"reading"``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from .clip import ClipWindow
 from .events import Observable
-from .view import ViewSettings
+from .view import Reading, ViewSettings
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Session(Observable):
         self.device: str = "auto"
         #: short side in pixels the encoders see; None: each encoder's default
         self.resolution: int | None = None
+        #: which layer of each encoder the panes read
+        self.reading: Reading = Reading()
 
     # -- video and playhead ---------------------------------------------------------------
     def set_video(self, meta: VideoMeta | None) -> None:
@@ -123,6 +125,12 @@ class Session(Observable):
         if short_side != self.resolution:
             self.resolution = short_side
             self._emit("resolution", short_side)
+
+    def set_reading(self, reading: Reading) -> None:
+        """Read every encoder at ``reading`` (layer, final norm)."""
+        if reading != self.reading:
+            self.reading = reading
+            self._emit("reading", reading)
 
     def set_device(self, device: str) -> None:
         """``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``."""

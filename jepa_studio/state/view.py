@@ -59,3 +59,34 @@ class ViewSettings:
     def render_key(self) -> tuple:
         """The part of the settings that changes the map's pixels (overlay does not)."""
         return maps.get(self.map_kind).render_key(self)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Which output of each encoder the panes read: ``layer`` (``"last"``, or a block index;
+    negative counts from the last block, so ``-4`` means the same depth fraction for
+    encoders of any size) and whether the model's final norm is applied. Pixel baselines
+    have one "layer" and ignore it. Hashable (keys caches)."""
+
+    layer: str | int = "last"
+    final_norm: bool = True
+
+    def __post_init__(self) -> None:
+        if self.layer != "last" and not (isinstance(self.layer, int) and not isinstance(self.layer, bool)):
+            raise ValueError(f"layer must be 'last' or a whole number, not {self.layer!r}")
+
+    @classmethod
+    def parse(cls, text: str, final_norm: bool = True) -> "Reading":
+        """From what a user types: ``"last"``, ``"8"``, ``"-4"`` (ValueError otherwise)."""
+        text = str(text).strip().lower()
+        if text in ("", "last"):
+            return cls("last", final_norm)
+        try:
+            return cls(int(text.split()[0]), final_norm)
+        except ValueError:
+            raise ValueError(f"a layer is 'last' or a whole number such as 8 or -4, not {text!r}") from None
+
+    @property
+    def default(self) -> bool:
+        """The encoders' own output: the last block with the final norm."""
+        return self.layer == "last" and self.final_norm

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog
 from ... import maps
 from ...engine import PaneError, PaneImage, make_request
 from ...errors import JepaStudioError
+from ...state import Reading
 from ..shell.host import WindowHost
 from .controls import ControlPanel
 from .export_dialog import ExportRange, ask_export_range
@@ -44,6 +45,7 @@ class ViewerFeature(QObject):
         self.ask_export_range: Callable[[ExportRange], ExportRange | None] = self._ask_export_range
         self.exporter = ViewExporter(host)
 
+        self._restore_reading()
         self.controls = ControlPanel(self.session)
         dock = QDockWidget("Settings", host.widget)
         dock.setObjectName("settingsDock")
@@ -155,7 +157,8 @@ class ViewerFeature(QObject):
     def current_request(self):
         """The :class:`~jepa_studio.state.ViewRequest` for what the session shows now."""
         s = self.session
-        return make_request(self.host.video_key, s.playhead, s.clip, s.n_frames, s.encoders, s.view, s.device, s.resolution)
+        return make_request(self.host.video_key, s.playhead, s.clip, s.n_frames, s.encoders, s.view, s.device,
+                            s.resolution, s.reading)
 
     def _lookup_for(self, name: str) -> Callable[[int], PaneImage | None]:
         """``lookup(frame)``: encoder ``name``'s cached pane image of ``frame`` for the view as it
@@ -213,7 +216,7 @@ class ViewerFeature(QObject):
                 pane.set_overlay(view.overlay, view.overlay_opacity)
             self._update_marker()
             self.request_view()
-        elif name in ("playhead", "clip", "resolution", "device"):
+        elif name in ("playhead", "clip", "resolution", "device", "reading"):
             self.request_view()
 
     def _sync_view_actions(self) -> None:
@@ -297,14 +300,24 @@ class ViewerFeature(QObject):
         out = choice.path if choice.path.suffix else choice.path.with_suffix(".mp4")
         self.host.stop_playback()
         try:
-            return self.host.engine.export(out, s.encoders, frames, s.view, s.device, s.resolution)
+            return self.host.engine.export(out, s.encoders, frames, s.view, s.device, s.resolution, s.reading)
         except JepaStudioError as error:
             self.host.show_error(str(error), "export")
             return None
 
     # -- the window closes ----------------------------------------------------------------
+    def _restore_reading(self) -> None:
+        store = self.host.store
+        try:
+            final = str(store.value("reading/final_norm", "true")).lower() != "false"
+            self.session.set_reading(Reading.parse(str(store.value("reading/layer", "last") or "last"), final))
+        except ValueError:
+            pass  # an edited settings file: keep the default
+
     def save_state(self) -> None:
-        pass
+        reading = self.session.reading
+        self.host.store.set_value("reading/layer", str(reading.layer))
+        self.host.store.set_value("reading/final_norm", "true" if reading.final_norm else "false")
 
     def shutdown(self, timeout: float) -> None:
         pass

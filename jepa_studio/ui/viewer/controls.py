@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
 
 from ... import maps
 from ...state.session import Session
-from ...state.view import ViewSettings
+from ...state.view import Reading, ViewSettings
 from ..shell.wheel import ignore_wheel_unless_focused
 
+#: the layer combo box's suggestions (any whole number can be typed)
+LAYER_CHOICES = ("last", "-2", "-4", "-8", "0", "4", "8", "12", "16")
 BASIS_LABELS = {"frame": "per frame", "clip": "per clip", "session": "shared (session)"}
 
 
@@ -105,6 +107,23 @@ class ControlPanel(QWidget):
         form.addRow("Stride", self.stride)
         form.addRow("Resolution", self.resolution)
         layout.addWidget(clip)
+
+        encoders = QGroupBox("Layer")
+        form = QFormLayout(encoders)
+        self.layer = QComboBox()
+        self.layer.setEditable(True)
+        self.layer.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for text in LAYER_CHOICES:
+            self.layer.addItem(text)
+        self.layer.setToolTip(
+            "which block's output the panes show: last, a block number (0: the patch embeddings), "
+            "or a negative number counted from the last block (-4: four blocks before it, for every encoder)"
+        )
+        self.final_norm = QCheckBox("Final norm")
+        self.final_norm.setToolTip("apply the model's final layer norm (DINOv3's raw last block is ~76x larger)")
+        form.addRow("Block", self.layer)
+        form.addRow(self.final_norm)
+        layout.addWidget(encoders)
         layout.addStretch(1)
         ignore_wheel_unless_focused(self)
 
@@ -121,10 +140,13 @@ class ControlPanel(QWidget):
         self.frames_per_clip.valueChanged.connect(self._commit_clip)
         self.stride.valueChanged.connect(self._commit_clip)
         self.resolution.editingFinished.connect(self._commit_resolution)
+        self.layer.activated.connect(lambda _i: self._commit_reading())
+        self.layer.lineEdit().editingFinished.connect(self._commit_reading)
+        self.final_norm.toggled.connect(lambda _on: self._commit_reading())
         session.subscribe(self._on_state)
 
     def _on_state(self, name: str, value: object) -> None:
-        if name in ("view", "clip", "resolution"):
+        if name in ("view", "clip", "resolution", "reading"):
             self.refresh()
 
     def refresh(self) -> None:
@@ -153,6 +175,9 @@ class ControlPanel(QWidget):
             self.frames_per_clip.setValue(self.session.clip.frames_per_clip)
             self.stride.setValue(self.session.clip.stride)
             self.resolution.setValue(self.session.resolution or 0)
+            reading = self.session.reading
+            self.layer.setEditText(str(reading.layer))
+            self.final_norm.setChecked(reading.final_norm)
         finally:
             self._updating = False
 
@@ -168,6 +193,16 @@ class ControlPanel(QWidget):
             overlay_opacity=self.opacity.value() / 100,
             centred=self.centred.isChecked(),
         )
+
+    def _commit_reading(self) -> None:
+        if self._updating:
+            return
+        try:
+            reading = Reading.parse(self.layer.currentText(), self.final_norm.isChecked())
+        except ValueError:
+            self.refresh()  # not a layer: show the session's again
+            return
+        self.session.set_reading(reading)
 
     def _commit_resolution(self) -> None:
         if not self._updating:
