@@ -14,9 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..dataset.stream import ExtractResult, extract_video_features
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..dataset.settings import ExtractSettings
 
 __all__ = ["ExtractResult", "extract_video_features", "register", "run", "list_encoders_text"]
 
@@ -71,13 +75,9 @@ def list_encoders_text() -> str:
     return "\n".join(lines)
 
 
-def _settings(args: argparse.Namespace):  # -> ExtractSettings
+def _settings(args: argparse.Namespace) -> ExtractSettings:
     from ..dataset.settings import EncoderRequest, ExtractSettings
 
-    if args.resolution is not None and args.resolution < 16:
-        raise UsageError(f"--resolution must be at least 16 pixels, not {args.resolution}")
-    if args.window is not None and args.window < 1:
-        raise UsageError(f"--window must be a positive number of frames, not {args.window}")
     if args.half and args.store_dtype not in (None, "float16"):
         raise UsageError(f"--half stores float16; it contradicts --store-dtype {args.store_dtype}")
     request = EncoderRequest(args.encoder, args.device, args.dtype, "crop" if args.crop else "full", args.resolution,
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     return _run_dataset(args, settings)
 
 
-def _run_one(args: argparse.Namespace, settings) -> int:
+def _run_one(args: argparse.Namespace, settings: ExtractSettings) -> int:
     from ..dataset.inputs import LIST_SUFFIX, VideoItem
     from ..dataset.jobs import Job
     from ..dataset.local import extract_one
@@ -134,7 +134,7 @@ def _run_one(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _run_dataset(args: argparse.Namespace, settings) -> int:
+def _run_dataset(args: argparse.Namespace, settings: ExtractSettings) -> int:
     from ..dataset.run import extract_dataset, manifest_path, summary
 
     rows = extract_dataset(

@@ -40,6 +40,18 @@ class EncoderRequest:
     window: int | None = None
     random_weights: bool = False
 
+    def __post_init__(self) -> None:
+        """Check what can be checked without loading anything (Ray workers load much later)."""
+        from ..encoders.device import parse_dtype
+
+        parse_dtype(self.dtype)
+        if self.preprocessing not in ("full", "crop"):
+            raise UsageError(f"preprocessing must be 'full' or 'crop', not {self.preprocessing!r}")
+        if self.resolution is not None and self.resolution < 16:
+            raise UsageError(f"--resolution must be at least 16 pixels, not {self.resolution}")
+        if self.window is not None and self.window < 1:
+            raise UsageError(f"--window must be a positive number of frames, not {self.window}")
+
     def key_fields(self) -> dict[str, Any]:
         """The fields that decide the features (all but ``device``); a subclass adds its own."""
         return {k: v for k, v in asdict(self).items() if k != "device"}
