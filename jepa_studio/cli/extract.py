@@ -22,7 +22,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     from ..dataset.settings import ExtractSettings
 
-__all__ = ["ExtractResult", "extract_video_features", "register", "run", "list_encoders_text"]
+__all__ = ["ExtractResult", "extract_video_features", "list_encoders_text", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

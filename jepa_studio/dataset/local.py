@@ -37,6 +37,17 @@ def extract_one(job: Job, settings: ExtractSettings, encoder: Any,
     return read_header(job.output), result.seconds
 
 
+class _FrameCounter:
+    """``callback(done, total)`` of one video -> the frames it adds to the run's progress."""
+
+    def __init__(self, progress: DatasetProgress) -> None:
+        self.progress, self.seen = progress, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.frames(done - self.seen)
+        self.seen = done
+
+
 def run_local(jobs: Sequence[Job], settings: ExtractSettings, out_dir: Path, report: Report,
               progress: DatasetProgress, encoder: Any | None = None) -> None:
     """Extract ``jobs`` one by one; ``report(job, manifest_row)`` after each, failed or done.
@@ -48,14 +59,8 @@ def run_local(jobs: Sequence[Job], settings: ExtractSettings, out_dir: Path, rep
     encoder = encoder if encoder is not None else settings.encoder.load()
     check_window(encoder, settings.encoder.window)
     for job in jobs:
-        seen = [0]
-
-        def frames(done: int, total: int) -> None:
-            progress.frames(done - seen[0])
-            seen[0] = done
-
         try:
-            head, seconds = extract_one(job, settings, encoder, frames)
+            head, seconds = extract_one(job, settings, encoder, _FrameCounter(progress))
         except Exception as error:  # noqa: BLE001 - recorded in the manifest; the others go on
             row = base_row(job.item, settings, job.stat, "failed", error_text(error))
         else:

@@ -47,7 +47,7 @@ def import_ray() -> Any:
     """The ``ray`` module, or a UsageError saying how to install it."""
     try:
         import ray
-        import ray.data  # noqa: F401 - the Data library is part of the extra
+        import ray.data  # the Data library is part of the extra
     except ImportError:
         raise UsageError("--engine ray needs Ray Data: pip install 'jepa-studio[ray]'") from None
     return ray

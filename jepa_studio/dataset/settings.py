@@ -11,7 +11,6 @@ carries the same key and the same size and modification time of its source
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from dataset_helpers import VIDEOS, tiny_request
+from dataset_helpers import tiny_request
 from jepa_studio.dataset import EncoderRequest, extract_dataset
 from jepa_studio.dataset.inputs import VideoItem
 from jepa_studio.dataset.progress import DatasetProgress
