@@ -27,6 +27,7 @@ _EXPORTS = {
     "Preprocessing": "jepa_studio.encoders",
     "fit_pca": "jepa_studio.analysis.pca",
     "export_comparison": "jepa_studio.export",
+    "extract_dataset": "jepa_studio.dataset",
     "sample_video_path": "jepa_studio.resources",
 }
 

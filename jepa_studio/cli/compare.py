@@ -11,7 +11,8 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from .common import add_device_argument, parse_encoder_list, parse_frame_range
+from .common import add_device_argument, parse_encoder_list
+from ..video.ranges import parse_frame_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

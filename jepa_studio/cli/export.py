@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_device_argument, parse_encoder_list, parse_frame_range, parse_layers, progress_bar
+from .common import add_device_argument, parse_encoder_list, parse_layers, progress_bar
+from ..video.ranges import parse_frame_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

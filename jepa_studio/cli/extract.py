@@ -1,207 +1,62 @@
-"""``jepa-studio extract VIDEO --encoder NAME --out features.safetensors``: features of a whole video.
+"""``jepa-studio extract``: features of one video, or of a whole dataset, to safetensors files.
 
-Streaming: a reader thread decodes (and, on the CPU, preprocesses) windows of frames into a
-bounded queue while the main thread runs the model on the previous window, and each
-window's tokens go straight to the output file (see
-:class:`~jepa_studio.encoders.features_io.FeatureWriter`), so memory stays flat however
-long the video. :func:`extract_video_features` is the same pipeline for Python callers.
+- ``extract VIDEO --encoder NAME --out features.safetensors``: one video, one file.
+- ``extract INPUT... --encoder NAME --out DIR [--engine local|ray]``: every video the
+  inputs name (files, folders searched recursively, ``.txt`` lists) gets a features file in
+  DIR, plus ``DIR/manifest.csv``; a rerun skips what is done (see :mod:`jepa_studio.dataset`).
+
+Both stream: decoding overlaps the model and memory stays flat however long the video
+(:func:`~jepa_studio.dataset.stream.extract_video_features`, re-exported here).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import queue
 import sys
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-
+from ..dataset.stream import ExtractResult, extract_video_features
 from ..errors import UsageError
 
-_DONE = object()
+if TYPE_CHECKING:
+    from ..dataset.settings import ExtractSettings
 
-
-@dataclass(frozen=True)
-class ExtractResult:
-    """What :func:`extract_video_features` wrote: file, frames, time steps, seconds, frames per second."""
-
-    path: Path
-    frames: int
-    steps: int
-    seconds: float
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else float("inf")
-
-
-def _windows(video: Any, frames: range, window: int) -> Iterator[tuple[list[int], np.ndarray]]:
-    """(source indices, uint8 [n, H, W, 3]) for consecutive windows of ``frames``."""
-    idx: list[int] = []
-    buf: list[np.ndarray] = []
-    for i, frame in video.iter_frames(frames.start, frames.stop, frames.step):
-        idx.append(int(i))
-        buf.append(frame)
-        if len(buf) == window:
-            yield idx, np.stack(buf)
-            idx, buf = [], []
-    if buf:
-        yield idx, np.stack(buf)
-
-
-def _window_size(encoder: Any, window: int | None) -> int:
-    k = int(getattr(encoder, "tubelet_size", 1))
-    w = int(window or getattr(encoder, "window", 16))
-    if w < k or w % k:
-        raise UsageError(f"--window must be a positive multiple of {k} frames for {encoder.name}, not {w}")
-    return w
-
-
-def extract_video_features(
-    video: Any,
-    encoder: Any,
-    frames: range,
-    out: str | os.PathLike[str],
-    *,
-    window: int | None = None,
-    store_dtype: torch.dtype = torch.float32,
-    progress: Callable[[int, int], None] | None = None,
-    queue_size: int = 2,
-    metadata: dict[str, Any] | None = None,
-) -> ExtractResult:
-    """Encode ``frames`` of ``video`` window by window and stream the tokens to ``out``.
-
-    Parameters
-    ----------
-    video: an opened :class:`~jepa_studio.video.Video` (only ``iter_frames`` is used).
-    encoder: any Encoder; ``prepare`` / ``encode_prepared`` are used when it has them.
-    frames: the source frames, in order.
-    window: frames per forward pass (default ``encoder.window`` or 16; a multiple of the
-        tubelet size, so tubelets never straddle two windows).
-    store_dtype: dtype of the stored tokens (float32, float16 or bfloat16).
-    progress: ``callback(frames_done, frames_total)``.
-
-    Raises
-    ------
-    OutOfMemoryError
-        The device ran out of memory (the partial file is removed).
-    """
-    from ..encoders.device import oom_guard
-    from ..encoders.features_io import FeatureWriter, feature_metadata
-
-    out = Path(out)
-    win = _window_size(encoder, window)
-    if getattr(encoder, "window", win) != win and int(getattr(encoder, "tubelet_size", 1)) > 1:
-        # a video encoder's attention spans one forward pass: chunks of ``win`` frames must
-        # also be single passes, or the features would not be what was asked for
-        raise UsageError(
-            f"{encoder.name} runs forward passes of {encoder.window} frames; load it with "
-            f"window={win} (jepa-studio extract --window {win}) to extract with {win}-frame passes"
-        )
-    k = int(getattr(encoder, "tubelet_size", 1))
-    total = len(frames)
-    steps = sum(-(-min(win, total - s) // k) for s in range(0, total, win))
-    device = torch.device(getattr(encoder, "device", "cpu"))
-    prepare_in_reader = hasattr(encoder, "prepare") and device.type == "cpu"
-    jobs: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_size))
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                jobs.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for idx, clip in _windows(video, frames, win):
-                item: Any = encoder.prepare(clip, device="cpu") if prepare_in_reader else clip
-                if not put((idx, item)):
-                    return
-        except BaseException as error:  # noqa: BLE001 - handed to the main thread
-            put(error)
-        finally:
-            put(_DONE)
-
-    reader = threading.Thread(target=read, name="jepa-extract-reader", daemon=True)
-    writer: FeatureWriter | None = None
-    done = 0
-    start_time = time.perf_counter()
-    reader.start()
-    try:
-        while True:
-            item = jobs.get()
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            idx, data = item
-            what = f"encoding frames {idx[0]}-{idx[-1]} with {encoder.name}"
-            with oom_guard(what, device):
-                if prepare_in_reader:
-                    feats = encoder.encode_prepared(data, idx)
-                elif hasattr(encoder, "encode_prepared"):
-                    feats = encoder.encode_prepared(encoder.prepare(data), idx)
-                else:
-                    feats = encoder.encode(data, idx)
-            if writer is None:
-                _, h, w = feats.grid
-                meta = feature_metadata(
-                    feats,
-                    frames=[frames.start, frames.stop, frames.step],
-                    preprocessing=getattr(getattr(encoder, "preprocessing", None), "key", lambda: "-")(),
-                    label=feats.label,
-                    **(metadata or {}),
-                )
-                writer = FeatureWriter(
-                    out, steps=steps, grid=(h, w), dim=feats.dim, tubelet_size=feats.tubelet_size,
-                    has_cls=feats.cls is not None, dtype=store_dtype, metadata=meta,
-                )
-            writer.write(feats)
-            done += len(idx)
-            if progress is not None:
-                progress(done, total)
-        if writer is None:
-            raise UsageError("the frame range holds no frames to encode")
-        writer.close()
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
-    finally:
-        stop.set()
-        reader.join(timeout=5)
-    return ExtractResult(out, done, steps, time.perf_counter() - start_time)
+__all__ = ["ExtractResult", "extract_video_features", "list_encoders_text", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "extract",
-        help="encode a whole video (or a frame range) and write the features to a .safetensors file",
-        description="Encode a video with one encoder, streaming in windows (decoding overlapped with "
-        "the model), and write tokens [T', h, w, D], the source frames of each time step, the CLS "
-        "tokens where there are some, and JSON metadata to a safetensors file.",
+        help="encode videos (one, or a whole dataset) and write their features to .safetensors files",
+        description="Encode videos with one encoder, streaming in windows (decoding overlapped with the "
+        "model), and write tokens [T', h, w, D], the source frames of each time step, the CLS tokens where "
+        "there are some, and JSON metadata to safetensors files. One VIDEO with --out FILE.safetensors writes "
+        "that file; otherwise every video of the inputs gets a file in the folder --out DIR, named after its "
+        "path relative to its input, with DIR/manifest.csv, and a rerun skips the videos already done.",
     )
-    parser.add_argument("video", nargs="?", help="video file (mp4, mov, mkv, webm, avi) or a folder of images")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="video file (mp4, mov, mkv, webm, avi), folder of images, folder of videos "
+                        "(searched recursively), or .txt file listing such paths, one a line")
     parser.add_argument("--encoder", help="registry name (see --list-encoders), hub id, or folder saved with save_pretrained")
-    parser.add_argument("--out", help="output .safetensors file")
-    parser.add_argument("--frames", default=None, help="START:STOP:STEP (default: every frame)")
+    parser.add_argument("--out", help="output .safetensors file (one video) or folder (many videos)")
+    parser.add_argument("--frames", default=None, help="START:STOP:STEP of each video (default: every frame)")
     parser.add_argument("--device", default=None, help="cuda, cuda:1, mps or cpu (default: best available)")
     parser.add_argument("--dtype", default=None, help="compute precision: float32, float16, bfloat16 (default: bf16/fp16 on a GPU, fp32 on the CPU)")
+    parser.add_argument("--store-dtype", default=None, choices=("float32", "float16", "bfloat16"),
+                        help="storage precision of the tokens (default float32; float16 halves the files)")
+    parser.add_argument("--half", action="store_true", help="store tokens as float16 (same as --store-dtype float16)")
     parser.add_argument("--resolution", type=int, default=None, metavar="SHORT_SIDE", help="input short side in pixels (crop size with --crop; default: the checkpoint's)")
     parser.add_argument("--crop", action="store_true", help="the checkpoint's own resize + centre crop instead of the full frame")
     parser.add_argument("--window", type=int, default=None, help="frames per forward pass (V-JEPA 2: even, default 16; DINO: batch size)")
-    parser.add_argument("--half", action="store_true", help="store tokens as float16 (half the file size)")
     parser.add_argument("--random-weights", action="store_true", help="build the architecture with random weights (no download; labelled so)")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local: this process (default); ray: a Ray cluster (pip install 'jepa-studio[ray]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                        help="Ray cluster to join (default: $RAY_ADDRESS, else a local Ray on this machine's CPUs and GPUs)")
+    parser.add_argument("--actors", type=int, default=None, help="Ray encoder actors (default: one per GPU, else one)")
+    parser.add_argument("--clip-frames", type=int, default=None, metavar="N",
+                        help="Ray: long videos are split into ranges of N frames, a multiple of --window (default 4 windows)")
     parser.add_argument("--list-encoders", action="store_true", help="list known encoders with their size and memory needs, then exit")
     parser.set_defaults(run=run)
 
@@ -220,43 +75,77 @@ def list_encoders_text() -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..encoders.device import parse_dtype
-    from ..encoders.registry import load_encoder
-    from ..video import open_video
-    from .common import parse_frame_range, progress_bar
+def _settings(args: argparse.Namespace) -> ExtractSettings:
+    from ..dataset.settings import EncoderRequest, ExtractSettings
 
+    if args.half and args.store_dtype not in (None, "float16"):
+        raise UsageError(f"--half stores float16; it contradicts --store-dtype {args.store_dtype}")
+    request = EncoderRequest(args.encoder, args.device, args.dtype, "crop" if args.crop else "full", args.resolution,
+                             args.window, args.random_weights)
+    return ExtractSettings(request, args.frames, "float16" if args.half else (args.store_dtype or "float32"))
+
+
+def _is_single_file(out: str) -> bool:
+    """``--out`` names one features file (else a folder); other file suffixes are refused."""
+    path = Path(out)
+    if path.suffix.lower() == ".safetensors":
+        return True
+    if path.suffix and not out.endswith(("/", "\\")) and not path.is_dir():
+        raise UsageError(f"--out must name a .safetensors file (one video) or a folder (many videos), not {out!r} "
+                         "(end a folder name that has a dot with '/')")
+    return False
+
+
+def run(args: argparse.Namespace) -> int:
     if args.list_encoders:
         print(list_encoders_text())
         return 0
-    if not args.video or not args.encoder or not args.out:
-        raise UsageError("extract needs VIDEO, --encoder NAME and --out FILE.safetensors (see --help)")
-    if not args.out.lower().endswith(".safetensors"):
-        raise UsageError(f"--out must name a .safetensors file, not {args.out!r}")
-    if args.resolution is not None and args.resolution < 16:
-        raise UsageError(f"--resolution must be at least 16 pixels, not {args.resolution}")
-    if args.window is not None and args.window < 1:
-        raise UsageError(f"--window must be a positive number of frames, not {args.window}")
-    encoder = load_encoder(
-        args.encoder,
-        device=args.device,
-        dtype=parse_dtype(args.dtype),
-        preprocessing="crop" if args.crop else "full",
-        random_weights=args.random_weights,
-        resolution=args.resolution,
-        window=args.window,
-    )
-    with open_video(args.video) as video:
-        frames = parse_frame_range(args.frames, len(video), default="::1")
-        with progress_bar(f"extract {encoder.name}") as progress:
-            result = extract_video_features(
-                video, encoder, frames, args.out, window=args.window,
-                store_dtype=torch.float16 if args.half else torch.float32, progress=progress,
-                metadata={"video": str(Path(args.video).resolve()), "fps": float(video.fps)},
-            )
-    print(
-        f"{result.path}: {result.steps} time steps from {result.frames} frames "
-        f"({result.fps:.1f} frames/s)",
-        file=sys.stdout,
-    )
+    if not args.inputs or not args.encoder or not args.out:
+        raise UsageError("extract needs VIDEO (or folders, .txt lists), --encoder NAME and --out FILE.safetensors "
+                         "or DIR (see --help)")
+    settings = _settings(args)
+    if _is_single_file(args.out):
+        return _run_one(args, settings)
+    return _run_dataset(args, settings)
+
+
+def _run_one(args: argparse.Namespace, settings: ExtractSettings) -> int:
+    from ..dataset.inputs import LIST_SUFFIX, VideoItem
+    from ..dataset.jobs import Job
+    from ..dataset.local import extract_one
+    from ..dataset.settings import source_stat
+    from ..encoders.features_io import remove_stale_partial
+    from .common import progress_bar
+
+    if len(args.inputs) > 1 or args.inputs[0].lower().endswith(LIST_SUFFIX):
+        raise UsageError("--out FILE.safetensors takes one video; for several, pass --out DIR (a folder)")
+    if args.engine != "local":
+        raise UsageError("--engine ray writes a folder of features files: pass --out DIR")
+    source = Path(args.inputs[0]).expanduser().resolve()
+    stat = source_stat(source)
+    encoder = settings.encoder.load()
+    remove_stale_partial(args.out)  # a killed run's temporary file
+    job = Job(VideoItem(source, source.name), stat, Path(args.out))
+    with progress_bar(f"extract {encoder.name}") as progress:
+        head, seconds = extract_one(job, settings, encoder, progress)
+    frames = len(range(*head.metadata["frames"]))
+    rate = frames / seconds if seconds > 0 else float("inf")
+    print(f"{args.out}: {head.steps} time steps from {frames} frames ({rate:.1f} frames/s)", file=sys.stdout)
     return 0
+
+
+def _run_dataset(args: argparse.Namespace, settings: ExtractSettings) -> int:
+    from ..dataset.run import extract_dataset, manifest_path, summary
+
+    rows = extract_dataset(
+        args.inputs, settings.encoder, args.out, args.engine, frames=settings.frames,
+        store_dtype=settings.store_dtype, ray_address=args.ray_address, actors=args.actors,
+        clip_frames=args.clip_frames, progress=True,
+    )
+    counts = summary(rows)
+    for row in rows:
+        if row["status"] == "failed":
+            print(f"jepa-studio: failed: {row['name']}: {row['error']}", file=sys.stderr)
+    print(f"{len(rows)} videos: {counts['done']} succeeded, {counts['skipped']} skipped, {counts['failed']} failed "
+          f"(manifest: {manifest_path(args.out)})", file=sys.stdout)
+    return 1 if counts["failed"] else 0

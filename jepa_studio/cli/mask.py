@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 from ..export.masked import MaskSettings, mask_comparison_frames, mask_comparison_image
-from .common import add_device_argument, parse_encoder_list, parse_frame_range, progress_bar
+from .common import add_device_argument, parse_encoder_list, progress_bar
+from ..video.ranges import parse_frame_range
 
 MAX_CLIP = 64
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from jepa_studio.cli.common import parse_encoder_list, parse_frame_range
+from jepa_studio.cli.common import parse_encoder_list
+from jepa_studio.video.ranges import parse_frame_range
 from jepa_studio.errors import UsageError
 
 

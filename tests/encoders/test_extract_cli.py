@@ -162,3 +162,16 @@ def test_window_longer_than_the_default_is_one_forward_pass(tmp_path, save_tiny)
     with pytest.raises(UsageError, match="forward passes of 16 frames"):
         with open_video(path) as v:
             extract.extract_video_features(v, default, range(20), tmp_path / "x.safetensors", window=20)
+
+
+def test_a_killed_runs_partial_file_is_removed_and_float16_storage(tmp_path, video) -> None:
+    out = tmp_path / "p.safetensors"
+    stale = tmp_path / "p.safetensors.part"
+    with open(stale, "wb") as f:  # what a killed run leaves: sparse, as large as the whole output
+        f.truncate(50 * 2**20)
+    assert run_cli(video, "--encoder", "pixels-tubelet", "--out", str(out), "--resolution", "48",
+                   "--store-dtype", "float16") == 0
+    assert not stale.exists() and load_features(out).tokens.dtype == torch.float16
+    full = tmp_path / "f.safetensors"
+    assert run_cli(video, "--encoder", "pixels-tubelet", "--out", str(full), "--resolution", "48") == 0
+    assert out.stat().st_size < 0.6 * full.stat().st_size

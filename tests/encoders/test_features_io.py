@@ -96,3 +96,81 @@ def test_damaged_metadata_is_a_usage_error(tmp_path):
     for path in (bad_json, missing):
         with pytest.raises(UsageError, match=path.name):
             load_features(path)
+
+
+def _write(path, tensors, meta):
+    import json as _json
+
+    from safetensors.torch import save_file
+
+    from jepa_studio.encoders.features_io import FORMAT
+
+    text = meta if isinstance(meta, str) else _json.dumps(meta)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path), metadata={"format": FORMAT, "jepa_studio": text})
+    return path
+
+
+def _good() -> tuple[dict, dict]:
+    feats = make(2, 1, True)
+    meta = {**feature_metadata(feats), "version": 1}
+    tensors = {"tokens": feats.tokens, "cls": feats.cls, "frame_indices": torch.tensor([[0], [1]])}
+    return tensors, meta
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t, m: ("[" * 100000 + "]" * 100000, t), "nested too deeply"),
+        (lambda t, m: ('["a", "list"]', t), "a JSON list, not an object"),
+        (lambda t, m: ('"text"', t), "a JSON str, not an object"),
+        (lambda t, m: ({**m, "extra": {"a": {"b": 1}}}, t), "'extra' is nested"),
+        (lambda t, m: ({**m, "extra": [[1]]}, t), "'extra' is nested"),
+        (lambda t, m: ({**m, "patch_size": 0}, t), "'patch_size' must be a positive whole number"),
+        (lambda t, m: ({**m, "tubelet_size": True}, t), "'tubelet_size' must be a positive whole number"),
+        (lambda t, m: ({**m, "pretrained": "yes"}, t), "'pretrained' must be true or false"),
+        (lambda t, m: ({**m, "input_size": [48]}, t), "'input_size' must be"),
+        (lambda t, m: ({k: v for k, v in m.items() if k != "encoder"}, t), "lacks encoder"),
+        (lambda t, m: (m, {**t, "tokens": t["tokens"].to(torch.int32)}), "stored as I32"),
+        (lambda t, m: (m, {**t, "tokens": t["tokens"].to(torch.float64)}), "stored as F64"),
+        (lambda t, m: (m, {**t, "tokens": t["tokens"][:, :2]}), "does not match input_size"),
+        (lambda t, m: (m, {**t, "tokens": t["tokens"][0]}), "not \\[T', h, w, D\\]"),
+        (lambda t, m: (m, {**t, "cls": t["cls"][:1]}), "cls is F32 \\[1, 8\\], expected F32 \\[2, 8\\]"),
+        (lambda t, m: (m, {**t, "frame_indices": torch.tensor([[0, 1], [2, 3]])}), "frame_indices is I64"),
+        (lambda t, m: (m, {k: v for k, v in t.items() if k != "frame_indices"}), "no tokens or frame_indices"),
+    ],
+)
+def test_damaged_or_hostile_files_are_one_clear_error(tmp_path, change, message) -> None:
+    tensors, meta = _good()
+    meta, tensors = change(tensors, meta)
+    path = _write(tmp_path / "evil.safetensors", tensors, meta)
+    with pytest.raises(UsageError, match=message) as info:
+        load_features(path)
+    assert "evil.safetensors" in str(info.value)
+
+
+def test_the_unchanged_file_loads(tmp_path) -> None:
+    tensors, meta = _good()
+    back = load_features(_write(tmp_path / "ok.safetensors", tensors, meta))
+    assert torch.equal(back.tokens, tensors["tokens"]) and back.frame_indices == ((0,), (1,))
+
+
+def test_non_finite_features_name_the_encoder(tmp_path) -> None:
+    from jepa_studio.encoders.features_io import check_finite
+
+    feats = make(3, 2, False)
+    check_finite(feats)  # finite: nothing to say
+    bad = feats.tokens.clone()
+    bad[1, 0, 0, :3] = float("nan")
+    bad[2, 1, 1, 0] = float("inf")
+    from dataclasses import replace
+
+    broken = replace(feats, tokens=bad)
+    with pytest.raises(UsageError, match=r"vjepa2-vitl \(facebook/vjepa2-vitl-fpc64-256\) \[random weights\] produced "
+                                         r"non-finite features for frames 0-5: 3 NaN and 1 infinite values"):
+        check_finite(broken, "for frames 0-5")
+    with pytest.raises(UsageError, match="try float32"):
+        check_finite(replace(broken, tokens=bad.to(torch.bfloat16)))
+    path = tmp_path / "nan.safetensors"
+    save_features(path, broken)
+    with pytest.raises(UsageError, match=r"non-finite features \(in nan.safetensors\)"):
+        load_features(path)
