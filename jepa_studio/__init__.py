@@ -30,6 +30,7 @@ _EXPORTS = {
     "track_points": "jepa_studio.analysis.tracking",
     "read_truth": "jepa_studio.analysis.tap_metrics",
     "score_tracks": "jepa_studio.analysis.tap_metrics",
+    "surprise_curve": "jepa_studio.analysis.surprise",
     "export_comparison": "jepa_studio.export",
     "sample_video_path": "jepa_studio.resources",
 }
