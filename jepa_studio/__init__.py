@@ -31,6 +31,7 @@ _EXPORTS = {
     "read_truth": "jepa_studio.analysis.tap_metrics",
     "score_tracks": "jepa_studio.analysis.tap_metrics",
     "surprise_curve": "jepa_studio.analysis.surprise",
+    "fit_kmeans": "jepa_studio.analysis.clusters",
     "export_comparison": "jepa_studio.export",
     "sample_video_path": "jepa_studio.resources",
 }
