@@ -37,6 +37,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import UsageError
+from ..render.table import text_table
 from .tracking import Tracks
 
 THRESHOLDS: tuple[int, ...] = (1, 2, 4, 8, 16)
@@ -441,16 +442,8 @@ def scores_table(scores: Sequence[TapScores], markdown: bool = True) -> str:
          str(s.n_points), str(s.n_evaluated)]
         for s in scores
     ]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(heads)]
-    if markdown:
-        lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths)) + " |"]
-        lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-        lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    else:
-        lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths))]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     note = (
         "Fractions (%) of visible (point, frame) pairs within 1-16 px at TAP-Vid's 256x256 scale; "
         "delta_avg is their mean. The query frame is not scored."
     )
-    return "\n".join(lines + ["", note]) + "\n"
+    return text_table(heads, rows, markdown) + "\n\n" + note + "\n"
