@@ -40,6 +40,10 @@ CLUSTER_COLOURS = np.array(
 )
 
 
+#: rows labelled at a time by :meth:`PatchKMeans.predict`
+_PREDICT_ROWS = 65536
+
+
 def palette(n: int) -> np.ndarray:
     """uint8 [n, 3]: the first ``n`` cluster colours (cycled)."""
     return CLUSTER_COLOURS[np.arange(n) % len(CLUSTER_COLOURS)]
@@ -75,26 +79,22 @@ class PatchKMeans:
         """uint8 [k, 3]: each cluster's colour."""
         return CLUSTER_COLOURS[self.colour_index % len(CLUSTER_COLOURS)]
 
-    def _space(self, tokens: torch.Tensor | np.ndarray) -> np.ndarray:
-        x = tokens.detach().to("cpu", torch.float32).numpy() if isinstance(tokens, torch.Tensor) else np.asarray(tokens, np.float32)
-        if x.shape[-1] != self.centres.shape[1]:
-            raise UsageError(
-                f"these features have {x.shape[-1]} dimensions but the clusters were fitted on "
-                f"{self.centres.shape[1]}: fit clusters on this encoder's features"
-            )
-        x = x.reshape(-1, x.shape[-1])
-        if self.normalize:
-            x = x - self.mean
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        return x
-
     def predict(self, features: PatchFeatures | torch.Tensor) -> np.ndarray:
         """int64 [T', h, w] (or [...]): the nearest centre of every token."""
         tokens = features.tokens if isinstance(features, PatchFeatures) else features
-        x = self._space(tokens)
+        if tokens.shape[-1] != self.centres.shape[1]:
+            raise UsageError(
+                f"these features have {tokens.shape[-1]} dimensions but the clusters were fitted on "
+                f"{self.centres.shape[1]}: fit clusters on this encoder's features"
+            )
+        rows = _as_rows(tokens)
         c = self.centres
-        d2 = (x * x).sum(1, keepdims=True) - 2.0 * x @ c.T + (c * c).sum(1)[None]
-        return d2.argmin(axis=1).reshape(tuple(tokens.shape[:-1])).astype(np.int64)
+        labels = np.empty(len(rows), dtype=np.int64)
+        for start in range(0, len(rows), _PREDICT_ROWS):  # bounded copies, whatever the clip length
+            x = _cluster_space(rows[start : start + _PREDICT_ROWS], self.mean, self.normalize)
+            # |x|^2 is the same for every centre: the nearest centre maximises x.c - |c|^2 / 2
+            labels[start : start + len(x)] = (x @ c.T - 0.5 * (c * c).sum(1)[None]).argmax(axis=1)
+        return labels.reshape(tuple(tokens.shape[:-1]))
 
     def to_rgb(self, features: PatchFeatures | torch.Tensor) -> np.ndarray:
         """uint8 [T', h, w, 3] (or [..., 3]): each token in its cluster's colour."""
@@ -131,6 +131,22 @@ class PatchKMeans:
         overlap = np.zeros((self.k, reference.k))
         np.add.at(overlap, (labels.ravel(), reference_labels.ravel()), 1.0)
         return self.recoloured(_assign(-overlap, reference.colour_index, self.k))
+
+
+def _as_rows(tokens: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Tokens [..., D] as float32 numpy rows [N, D] on the CPU."""
+    if isinstance(tokens, torch.Tensor):
+        tokens = tokens.detach().to("cpu", torch.float32).numpy()
+    x = np.asarray(tokens, dtype=np.float32)
+    return x.reshape(-1, x.shape[-1])
+
+
+def _cluster_space(x: np.ndarray, mean: np.ndarray, normalize: bool) -> np.ndarray:
+    """Rows [N, D] as clustered: centred and unit length when ``normalize``."""
+    if not normalize:
+        return x
+    x = x - mean
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _assign(cost: np.ndarray, reference_colours: np.ndarray, k: int) -> np.ndarray:
@@ -194,15 +210,14 @@ def fit_kmeans(
     from sklearn.cluster import KMeans
 
     tokens = features.tokens if isinstance(features, PatchFeatures) else features
-    x = tokens.detach().to("cpu", torch.float32).reshape(-1, tokens.shape[-1]).numpy()
+    x = _as_rows(tokens)
     n, d = x.shape
     if k < 2:
         raise UsageError(f"k-means needs at least 2 clusters, not {k}")
     if n < k:
         raise UsageError(f"cannot fit {k} clusters on {n} tokens: use fewer clusters or more frames")
-    mean = x.mean(axis=0) if normalize else np.zeros(d, np.float32)
-    probe = PatchKMeans(np.zeros((1, d), np.float32), mean.astype(np.float32), normalize, np.ones(1), np.zeros(1, np.int64))
-    space = probe._space(x)
+    mean = (x.mean(axis=0) if normalize else np.zeros(d)).astype(np.float32)
+    space = _cluster_space(x, mean, normalize)
     rng = np.random.default_rng(seed)
     fit_x = space[np.sort(rng.choice(n, max_tokens, replace=False))] if max_tokens is not None and n > max_tokens else space
     km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(fit_x)
@@ -213,7 +228,7 @@ def fit_kmeans(
     first = np.linalg.svd(centred, full_matrices=False)[2][0] if k > 1 else np.zeros(d)
     first = first * np.sign(first[np.argmax(np.abs(first))] or 1.0)
     order = np.lexsort((-(centred @ first), -np.round(sizes, 6)))
-    model = PatchKMeans(centres[order], probe.mean, normalize, sizes[order], np.arange(k, dtype=np.int64))
+    model = PatchKMeans(centres[order], mean, normalize, sizes[order], np.arange(k, dtype=np.int64))
     return model.matched_to(reference) if reference is not None else model
 
 
