@@ -17,7 +17,9 @@ from ..render.colormap import apply_colormap
 from ..render.grid import labelled_grid, place_map, resize
 from .surprise import SurpriseCurve
 
-CSV_COLUMNS = ("step", "frames", "first_frame", "seconds", "surprise_cosine", "surprise_l1", "pixel_difference")
+CSV_COLUMNS = (
+    "step", "frames", "first_frame", "seconds", "surprise_cosine", "surprise_l1", "pixel_difference", "encoder", "method",
+)
 SURPRISE_COLORMAP = "magma"
 
 
@@ -26,7 +28,8 @@ def _cell(value: float) -> str:
 
 
 def write_csv(path: str | Path, curve: SurpriseCurve) -> Path:
-    """One row per step: its frames, time, ``1 - cos``, L1 and the pixel difference (empty when not scored)."""
+    """One row per step: its frames, time, ``1 - cos``, L1 and the pixel difference (empty when not
+    scored), and the encoder (flagging random weights) and method on every row."""
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -34,7 +37,7 @@ def write_csv(path: str | Path, curve: SurpriseCurve) -> Path:
         for s, covered in enumerate(curve.frame_indices):
             writer.writerow(
                 [s, " ".join(map(str, covered)), covered[0], f"{curve.seconds[s]:.4f}", _cell(curve.cosine[s]),
-                 _cell(curve.l1[s]), _cell(curve.pixel_difference[s])]
+                 _cell(curve.l1[s]), _cell(curve.pixel_difference[s]), curve.label, curve.method]
             )
     return path
 

@@ -32,6 +32,7 @@ def test_surprise_writes_the_curve_plot_maps_and_peaks(cut_video: Path, tmp_path
         assert (out / name).is_file(), name
     rows = list(csv.DictReader((out / "surprise.csv").open()))
     assert len(rows) == 16 and rows[8]["frames"] == "16 17" and rows[0]["surprise_cosine"] == ""
+    assert rows[0]["encoder"] == "pixels-tubelet" and rows[0]["method"] == "copy"
     values = [float(r["surprise_cosine"]) for r in rows[1:]]
     assert int(np.argmax(values)) + 1 == 8  # the cut
     assert float(rows[8]["seconds"]) == pytest.approx(16 / 24, abs=1e-3)
