@@ -1,6 +1,6 @@
-"""The surprise timeline as files: a CSV of the curves, a PNG plot (surprise above, the pixel
-control below), the per-patch maps (safetensors + JSON metadata), and the frames of the
-highest peaks with their per-patch surprise laid over them.
+"""The surprise timeline as files: a CSV of the curves, the per-patch maps (safetensors +
+JSON metadata), and the frames of the highest peaks with their per-patch surprise laid over
+them. (The plot is drawn with the reports' line charts, by ``jepa-studio surprise``.)
 """
 
 from __future__ import annotations
@@ -59,28 +59,6 @@ def write_maps(path: str | Path, curve: SurpriseCurve) -> Path:
     }
     save_file({"surprise": torch.from_numpy(np.ascontiguousarray(curve.patch))}, str(path), metadata=meta)
     return path
-
-
-def surprise_plot(curve: SurpriseCurve, width: int = 960) -> np.ndarray:
-    """Three stacked charts against time: ``1 - cos``, L1, and the pixel temporal difference.
-
-    Returns uint8 [H, W, 3].
-    """
-    from ..world.report import PALETTE, Series, line_chart
-
-    xs = curve.seconds.tolist()
-    unit = "time (s)" if curve.fps > 0 else "frame"
-    panels = [
-        ("1 - cosine", curve.cosine, PALETTE[0], f"Surprise of {curve.title}"),
-        ("L1", curve.l1, PALETTE[1], "Surprise: L1 distance of the predictions (mean over D)"),
-        ("% of 255", 100 * curve.pixel_difference, PALETTE[2], "Control: mean |frame - previous frame|, pixels"),
-    ]
-    # one legend text for every panel, so the three plot areas line up
-    charts = [
-        line_chart([Series("per step", xs, values.tolist(), colour)], title, unit, name, size=(width, 250), markers=False)
-        for name, values, colour, title in panels
-    ]
-    return np.ascontiguousarray(np.concatenate(charts, axis=0))
 
 
 def peaks_image(source: Any, curve: SurpriseCurve, n: int = 4, cell_width: int = 256) -> np.ndarray:

@@ -283,7 +283,7 @@ def track_points(
     features: PatchFeatures,
     queries: np.ndarray | Sequence[Sequence[float]],
     *,
-    temperature: float = 0.02,
+    temperature: float = 0.05,
     window: int = 5,
     centre: bool = True,
     names: Sequence[str] | None = None,
