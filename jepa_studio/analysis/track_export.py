@@ -50,14 +50,6 @@ def truth_positions(truth: TrackTruth, names: Sequence[str], frames: Sequence[in
     return out
 
 
-def _trail_until(tracks: Tracks, frame: int, tail: int | None) -> np.ndarray:
-    """[N, K, 2]: positions of the steps that start at or before ``frame`` (the last ``tail``)."""
-    steps = [t for t, covered in enumerate(tracks.frame_indices) if covered and covered[0] <= frame]
-    if tail is not None:
-        steps = steps[-tail:]
-    return tracks.xy[:, steps] if steps else np.full((tracks.n_points, 0, 2), np.nan)
-
-
 def _cell_size(frame_size: tuple[int, int], width: int) -> tuple[int, int]:
     h, w = frame_size
     return max(1, int(round(h * width / w))), width
@@ -114,7 +106,7 @@ def trails_image(
             ring = None
             if truth_path is not None:
                 ring = truth_path[:, frames.index(f)]
-            cells.append(draw_tracks(resize(images[f], cell), frame_size, _trail_until(row.tracks, f, None), truth=ring))
+            cells.append(draw_tracks(resize(images[f], cell), frame_size, row.tracks.trail(f), truth=ring))
             t = row.tracks.step_of_frame(f)
             covered = row.tracks.frame_indices[t] if t is not None else ()
             caps.append("tubelet of frames " + " & ".join(map(str, covered)) if len(covered) > 1 else "")
@@ -153,7 +145,7 @@ def trails_video_frames(
         labels = ["ground truth" if truth is not None else "source"]
         ring = truth_path[:, k] if truth_path is not None else None
         for row in rows:
-            cells.append(draw_tracks(base, frame_size, _trail_until(row.tracks, f, tail), truth=ring))
+            cells.append(draw_tracks(base, frame_size, row.tracks.trail(f, tail), truth=ring))
             labels.append(row.tracks.label)
         labels[0] += f"  frame {f}"
         yield labelled_grid([("", cells)], labels, gap=4, font_size=13)

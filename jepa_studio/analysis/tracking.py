@@ -104,6 +104,14 @@ class Tracks:
         t = self.step_of_frame(frame)
         return None if t is None else self.xy[:, t]
 
+    def trail(self, frame: int, tail: int | None = None) -> np.ndarray:
+        """float32 [N, K, 2]: the positions of the steps that start at or before source ``frame``
+        (the last ``tail`` of them), oldest first: a trail that follows the playhead."""
+        steps = [t for t, covered in enumerate(self.frame_indices) if covered and covered[0] <= int(frame)]
+        if tail is not None:
+            steps = steps[-int(tail):] if tail > 0 else []
+        return self.xy[:, steps]
+
     def frame_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions per source frame rather than per time step.
 

@@ -133,6 +133,8 @@ def test_tracks_say_which_frames_each_step_covers() -> None:
     assert frame_list.tolist() == [10, 11, 12, 13, 14, 15]
     assert np.array_equal(per_frame[:, 2], per_frame[:, 3]) and np.array_equal(per_frame[:, 2], tracks.xy[:, 1])
     assert np.array_equal(tracks.positions_at(13), tracks.xy[:, 1]) and tracks.positions_at(99) is None
+    assert np.array_equal(tracks.trail(13), tracks.xy[:, :2]) and np.array_equal(tracks.trail(15, tail=1), tracks.xy[:, 2:])
+    assert tracks.trail(9).shape == (2, 0, 2)
     assert ((tracks.confidence >= -1) & (tracks.confidence <= 1 + 1e-6)).all()
     data = tracks.to_json()
     assert data["points"][1]["query"]["frame"] == 15 and len(data["points"][0]["steps"]) == 3
