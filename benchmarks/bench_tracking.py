@@ -21,17 +21,17 @@ interleave the compared functions, so load drifts hit them alike; medians are pr
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_masking import timed_side_by_side  # noqa: E402  (interleaved rounds, medians)
 from jepa_studio import load_encoder, open_video, sample_video_path, track_points  # noqa: E402
 from jepa_studio.analysis.surprise import surprise_curve  # noqa: E402
 
@@ -41,26 +41,6 @@ ARCHS = {
     "vjepa2-vitl": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, pred_hidden_size=384,
                         pred_num_hidden_layers=12, pred_num_attention_heads=12, crop_size=256),
 }
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def timed_side_by_side(fns: dict, device: torch.device, repeats: int) -> dict:
-    """Median seconds of each function; rounds interleave them."""
-    for fn in fns.values():  # warm-up
-        fn()
-    sync(device)
-    times: dict = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            sync(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def vjepa2_encoder(arch: str, device: torch.device, folder: Path):
