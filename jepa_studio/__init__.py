@@ -2,7 +2,7 @@
 
 The notebook API::
 
-    from jepa_studio import open_video, load_encoder, fit_pca
+    from jepa_studio import open_video, load_encoder, fit_pca, track_points
 
     video = open_video("clip.mp4")            # len(video), video.fps, video.size, video[i]
     frames = video.clip(0, 16, stride=2)       # uint8 [16, H, W, 3]
@@ -10,6 +10,7 @@ The notebook API::
     feats = enc.encode(frames)                 # feats.tokens [T', h, w, D], feats.frame_indices
     pca = fit_pca(feats)                       # pca.components [k, D], pca.explained_variance_ratio
     rgb = pca.to_rgb(feats)                    # uint8 [T', h, w, 3]
+    tracks = track_points(feats, [[0, 320.0, 180.0]])  # tracks.xy [N, T', 2] in source pixels
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ _EXPORTS = {
     "PatchFeatures": "jepa_studio.encoders",
     "Preprocessing": "jepa_studio.encoders",
     "fit_pca": "jepa_studio.analysis.pca",
+    "track_points": "jepa_studio.analysis.tracking",
+    "read_truth": "jepa_studio.analysis.tap_metrics",
+    "score_tracks": "jepa_studio.analysis.tap_metrics",
+    "surprise_curve": "jepa_studio.analysis.surprise",
+    "fit_kmeans": "jepa_studio.analysis.clusters",
     "export_comparison": "jepa_studio.export",
     "extract_dataset": "jepa_studio.dataset",
     "sample_video_path": "jepa_studio.resources",

@@ -17,7 +17,7 @@ from typing import NoReturn, Sequence
 from ..errors import JepaStudioError
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS: tuple[str, ...] = ("export", "extract", "mask", "compare")
+COMMANDS: tuple[str, ...] = ("export", "extract", "mask", "compare", "track", "surprise")
 
 
 class ArgumentParser(argparse.ArgumentParser):

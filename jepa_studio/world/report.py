@@ -140,7 +140,7 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     start = math.floor(lo / step) * step
     ticks = []
     t = start
-    while t <= hi + step * 0.5:
+    while t <= hi + step * 0.5 or ticks[-1] < hi:  # the last tick must reach the data's maximum
         ticks.append(round(t, 10))
         t += step
     return ticks
