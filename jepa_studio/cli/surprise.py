@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 
 from .common import add_device_argument, progress_bar
 from ..video.ranges import parse_frame_range
 
 if TYPE_CHECKING:
-    from ..analysis.surprise import SurpriseCurve
+    pass
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,31 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def surprise_plot(curve: "SurpriseCurve", width: int = 960) -> np.ndarray:
-    """Three stacked charts against time: ``1 - cos``, L1, and the pixel temporal difference.
-
-    Returns uint8 [H, W, 3].
-    """
-    from ..world.report import PALETTE, Series, line_chart
-
-    xs = curve.seconds.tolist()
-    unit = "time (s)" if curve.fps > 0 else "frame"
-    panels = [
-        ("1 - cosine", curve.cosine, PALETTE[0], f"Surprise of {curve.title}"),
-        ("L1", curve.l1, PALETTE[1], "Surprise: L1 distance of the predictions (mean over D)"),
-        ("% of 255", 100 * curve.pixel_difference, PALETTE[2], "Control: mean |frame - previous frame|, pixels"),
-    ]
-    # one legend text for every panel, so the three plot areas line up
-    charts = [
-        line_chart([Series("per step", xs, values.tolist(), colour)], title, unit, name, size=(width, 250), markers=False)
-        for name, values, colour, title in panels
-    ]
-    return np.ascontiguousarray(np.concatenate(charts, axis=0))
-
-
 def run(args: argparse.Namespace) -> int:
     from ..analysis.surprise import surprise_curve
-    from ..analysis.surprise_export import peaks_image, write_csv, write_maps
+    from ..export.surprise import peaks_image, surprise_plot, write_csv, write_maps
     from ..errors import UsageError
     from ..export import resolve_encoders
     from ..video import open_video, save_image

@@ -95,7 +95,7 @@ def _check_truth_against(truth, size: tuple[int, int], path: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..analysis.clip_stream import encode_selection
     from ..analysis.tap_metrics import read_truth, score_tracks, scores_table
-    from ..analysis.track_export import TrackRow, trails_image, trails_video_frames, tracks_report
+    from ..export.tracks import TrackRow, trails_image, trails_video_frames, tracks_report
     from ..analysis.tracking import track_points
     from ..export import encoder_row_label, resolve_encoders
     from ..video import open_video, save_image, write_video

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..render.grid import LABEL_COLOR, WARN_COLOR, labelled_grid, resize
 from ..render.trails import draw_legend, draw_tracks
-from .clip_stream import iter_selected
-from .tap_metrics import TapScores, TrackTruth
-from .tracking import Tracks
+from ..analysis.clip_stream import iter_selected
+from ..analysis.tap_metrics import TapScores, TrackTruth
+from ..analysis.tracking import Tracks
 
 Progress = Callable[[int, int], None]
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..render.colormap import apply_colormap
 from ..render.grid import labelled_grid, place_map, resize
-from .surprise import SurpriseCurve
+from ..analysis.surprise import SurpriseCurve
 
 CSV_COLUMNS = (
     "step", "frames", "first_frame", "seconds", "surprise_cosine", "surprise_l1", "pixel_difference", "encoder", "method",
@@ -83,3 +83,25 @@ def peaks_image(source: Any, curve: SurpriseCurve, n: int = 4, cell_width: int =
         header.append(f"frame {f}" + (f"  {f / curve.fps:.2f}s" if curve.fps else "") + f"  ({curve.cosine[s]:.3f})")
     rows = [("frame", frames_row), (f"1 - cos per patch\n(0 to {vmax:.2f})", maps_row)]
     return labelled_grid(rows, header, title=f"Highest surprise peaks: {curve.title}")
+
+
+def surprise_plot(curve: "SurpriseCurve", width: int = 960) -> np.ndarray:
+    """Three stacked charts against time: ``1 - cos``, L1, and the pixel temporal difference.
+
+    Returns uint8 [H, W, 3].
+    """
+    from ..world.report import PALETTE, Series, line_chart
+
+    xs = curve.seconds.tolist()
+    unit = "time (s)" if curve.fps > 0 else "frame"
+    panels = [
+        ("1 - cosine", curve.cosine, PALETTE[0], f"Surprise of {curve.title}"),
+        ("L1", curve.l1, PALETTE[1], "Surprise: L1 distance of the predictions (mean over D)"),
+        ("% of 255", 100 * curve.pixel_difference, PALETTE[2], "Control: mean |frame - previous frame|, pixels"),
+    ]
+    # one legend text for every panel, so the three plot areas line up
+    charts = [
+        line_chart([Series("per step", xs, values.tolist(), colour)], title, unit, name, size=(width, 250), markers=False)
+        for name, values, colour, title in panels
+    ]
+    return np.ascontiguousarray(np.concatenate(charts, axis=0))
