@@ -7,12 +7,12 @@ panel list it, and exports draw through it, so what is exported is what the pane
 
 from __future__ import annotations
 
-from . import difference, pca, similarity
+from . import difference, kmeans, pca, similarity
 from ..render.grid import frozen
 from .kind import ClipContext, MapContext, MapKind, MapResult, Scale, query_vector, time_step_for, token_at
 
 #: every map kind, in menu order
-KINDS: dict[str, MapKind] = {kind.name: kind for kind in (pca.KIND, difference.KIND, similarity.KIND)}
+KINDS: dict[str, MapKind] = {kind.name: kind for kind in (pca.KIND, difference.KIND, similarity.KIND, kmeans.KIND)}
 
 
 def get(name: str) -> MapKind:

@@ -23,6 +23,7 @@ class MapParams(Protocol):
     foreground_threshold: float | None
     query: tuple[float, float, int] | None
     centred: bool
+    clusters: int
 
 
 class MapContext(Protocol):

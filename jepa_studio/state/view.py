@@ -36,6 +36,8 @@ class ViewSettings:
     centred:
         similarity of centred features (the clip's mean token removed), so raw-pixel
         baselines, whose patches are all alike, stay readable.
+    clusters:
+        k of the k-means map.
     """
 
     map_kind: str = "pca"
@@ -46,6 +48,7 @@ class ViewSettings:
     overlay_opacity: float = 0.6
     query: tuple[float, float, int] | None = None
     centred: bool = False
+    clusters: int = 8
 
     def __post_init__(self) -> None:
         maps.get(self.map_kind)  # ValueError naming the known kinds
@@ -55,6 +58,8 @@ class ViewSettings:
             raise ValueError("channels must be three non-negative component indices")
         if not 0.0 <= self.overlay_opacity <= 1.0:
             raise ValueError("overlay opacity must be in [0, 1]")
+        if not 2 <= self.clusters <= 20:
+            raise ValueError("k-means needs 2 to 20 clusters")
 
     def render_key(self) -> tuple:
         """The part of the settings that changes the map's pixels (overlay does not)."""

@@ -54,3 +54,21 @@ def test_frame_basis_fits_each_step_and_clip_basis_fits_once() -> None:
     np.testing.assert_array_equal(frame[0], first.to_rgb(feats.tokens[0], (1, 0, 2)))
     second = fit_pca(feats.tokens[1], 3, align_to=first)
     np.testing.assert_array_equal(frame[1], second.to_rgb(feats.tokens[1], (1, 0, 2)))
+
+
+def test_kmeans_map_keeps_its_colours_from_clip_to_clip() -> None:
+    """The k-means kind, added as one file: the first clip's clusters colour every later
+    clip's (matched by centre), and refitting the first clip gives its colours back."""
+    from jepa_studio.analysis.clusters import fit_kmeans, kmeans_rgb
+
+    first, second = _features(t=3), _features(t=3)
+    second = PatchFeatures(**{**first.__dict__, "tokens": first.tokens + 0.05 * torch.randn_like(first.tokens)})
+    context = ClipContext(first)
+    view = ViewSettings(map_kind="kmeans", clusters=4)
+    a = get("kmeans").compute(first, view, context)
+    b = get("kmeans").compute(second, view, context)  # the memo holds the first clip's model
+    reference = fit_kmeans(first, 4)
+    np.testing.assert_array_equal(a.images, kmeans_rgb(first, 4, reference=reference)[0])
+    np.testing.assert_array_equal(b.images, kmeans_rgb(second, 4, reference=reference)[0])
+    assert (a.images == b.images).all(-1).mean() > 0.9  # a small change keeps most colours
+    assert a.caption.startswith("4 clusters")

@@ -43,6 +43,10 @@ class ControlPanel(QWidget):
         for kind in maps.KINDS.values():
             self.map_kind.addItem(kind.label, kind.name)
         form.addRow("Show", self.map_kind)
+        self.clusters = QSpinBox()
+        self.clusters.setRange(2, 20)
+        self.clusters.setToolTip("k of the k-means map: how many clusters the clip's patches fall into")
+        form.addRow("Clusters", self.clusters)
         self.centred = QCheckBox("Centred similarity")
         self.centred.setToolTip("remove the clip's mean feature first, so raw-pixel panes stay readable (C)")
         form.addRow(self.centred)
@@ -134,6 +138,7 @@ class ControlPanel(QWidget):
             spin.valueChanged.connect(self._commit)
         self.foreground.toggled.connect(self._commit)
         self.centred.toggled.connect(self._commit)
+        self.clusters.valueChanged.connect(self._commit)
         self.threshold.valueChanged.connect(self._commit)
         self.overlay.toggled.connect(self._commit)
         self.opacity.valueChanged.connect(self._commit)
@@ -167,6 +172,8 @@ class ControlPanel(QWidget):
             self.opacity.setValue(int(round(view.overlay_opacity * 100)))
             self.opacity.setEnabled(view.overlay)
             self.centred.setChecked(view.centred)
+            self.clusters.setValue(view.clusters)
+            self.clusters.setEnabled("clusters" in maps.get(view.map_kind).params)
             self.centred.setEnabled(maps.get(view.map_kind).needs_query)
             pca = maps.get(view.map_kind).uses_pca
             for w in (self.basis, *self.channels, self.foreground):
@@ -192,6 +199,7 @@ class ControlPanel(QWidget):
             overlay=self.overlay.isChecked(),
             overlay_opacity=self.opacity.value() / 100,
             centred=self.centred.isChecked(),
+            clusters=self.clusters.value(),
         )
 
     def _commit_reading(self) -> None:
