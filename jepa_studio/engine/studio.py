@@ -451,14 +451,16 @@ class StudioEngine:
         resolution: int | None = None,
         holder: list | None = None,
         source: VideoSource | None = None,
+        reading: Reading = Reading(),
     ) -> PatchFeatures:
         """Encoder ``name``'s features of source ``frames`` of ``source`` (default: the open
-        video), from the feature cache when the panes already computed them (GPU lane only;
-        loads the encoder if needed). The tokens are on the encoder's device (the cache
-        keeps a CPU copy)."""
+        video) at ``reading``, from the feature cache when the panes already computed them (GPU
+        lane only; loads the encoder if needed). The tokens are on the encoder's device (the
+        cache keeps a CPU copy)."""
         src = self._require_source(source)
         frames = tuple(int(f) for f in frames)
-        feats = self._encode_clip(token, src, name, frames, device, resolution, holder if holder is not None else [None])
+        feats = self._encode_clip(token, src, name, frames, device, resolution,
+                                  holder if holder is not None else [None], reading)
         enc = self.encoder(name, device, resolution, load=False)
         target = getattr(enc, "device", None)
         return feats if target is None or torch_device_type(target) == "cpu" else feats.to(target)

@@ -93,3 +93,36 @@ def mask_digest(mask: PixelMask) -> str:
     h.update(np.packbits(mask.pixels).tobytes())
     h.update(b"all" if mask.frames is None else ",".join(str(f) for f in sorted(mask.frames)).encode())
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class TrackRequest:
+    """Where the encoder panes should draw the tracked points.
+
+    Attributes
+    ----------
+    video_key, device, resolution, reading: as in :class:`ViewRequest`.
+    frames: source frames of the clip shown (the clip around the playhead).
+    queries: (source frame, x, y) per point; a point clicked in another clip is tracked from
+        that clip's features into this one.
+    encoders: the encoders whose panes draw tracks.
+    clip, n_frames: the clip window and the video's length (to find each query's clip).
+    temperature, window: the soft-argmax settings.
+    """
+
+    video_key: str
+    frames: tuple[int, ...]
+    queries: tuple[tuple[int, float, float], ...]
+    encoders: tuple[str, ...]
+    clip: ClipWindow
+    n_frames: int
+    device: str = "auto"
+    resolution: int | None = None
+    reading: Reading = Reading()
+    temperature: float = 0.05
+    window: int = 5
+
+    def query_clips(self) -> list[tuple[int, ...]]:
+        """The clips (source frames) the features must cover: each query's, then the shown one."""
+        clips = [self.clip.frames_around(f, self.n_frames) for f, _, _ in self.queries]
+        return [c for c in dict.fromkeys(clips) if c != self.frames] + [self.frames]

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 from ...engine import StudioEngine
 from ...state import Session, SettingsStore
 from ...state.masking import MaskingState
+from ...state.tracking import TrackingState
 from .actions import ActionTable
 from .panes import FramePane, Pane, PaneGrid
 
@@ -27,6 +28,7 @@ class WindowHost(Protocol):
 
     session: Session
     masking_state: MaskingState
+    tracking_state: TrackingState
     store: SettingsStore
     engine: StudioEngine
     actions: ActionTable
@@ -59,6 +61,15 @@ class WindowHost(Protocol):
 
     def on_message(self, kind: type[M], handler: Callable[[M], None]) -> None:
         """Call ``handler(message)`` on the GUI thread for every engine message of type ``kind``."""
+        ...
+
+    def on_pane_click(self, owner: str, handler: Callable[[float, float, str], None]) -> None:
+        """Call ``handler(x, y, pane_key)`` for clicks on panes (source-frame pixels) while
+        ``owner`` is the click tool (see :meth:`claim_clicks`); the first registered is the default."""
+        ...
+
+    def claim_clicks(self, owner: str, on: bool) -> None:
+        """Make ``owner`` the click tool (``on``) or give clicks back to the one before."""
         ...
 
     def set_panes(self, owner: str, panes: Sequence[Pane]) -> None:

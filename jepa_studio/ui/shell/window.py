@@ -40,6 +40,7 @@ from ...engine import ErrorReport, FrameReady, Progress, Status, StudioEngine, T
 from ...engine.devices import available_devices, describe_device
 from ...state import AppSettings, Session, VideoMeta
 from ...state.masking import MaskingState
+from ...state.tracking import TrackingState
 from ...state.settings import SettingsStore
 from .actions import ActionTable
 from .bridge import EngineBridge
@@ -61,10 +62,11 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 def _features() -> tuple[type, ...]:
     """The feature packages, in the order their panes, docks and menus appear."""
     from ..masking import MaskingFeature
+    from ..tracking import TrackingFeature
     from ..viewer import ViewerFeature
     from ..world import WorldFeature
 
-    return (ViewerFeature, MaskingFeature, WorldFeature)
+    return (ViewerFeature, MaskingFeature, TrackingFeature, WorldFeature)
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.session.resolution = int(self.store.value("resolution", 0) or 0) or None
         #: the features' shared state (features talk to each other only through it)
         self.masking_state = MaskingState(self.session)
+        self.tracking_state = TrackingState(self.session)
         self.bridge = EngineBridge(self)
         self._handlers: dict[type, list[Callable[[Any], None]]] = {}
         self.bridge.delivered.connect(self._dispatch)
@@ -109,6 +112,9 @@ class MainWindow(QMainWindow):
         self.last_export: Path | None = None
         self._pane_groups: dict[str, list[Pane]] = {}
         self._tabbed_docks: list[QDockWidget] = []
+        #: who a click on a pane goes to: owner -> handler, and the owners that claimed clicks
+        self._click_handlers: dict[str, Callable[[float, float, str], None]] = {}
+        self._click_claims: list[str] = []
 
         self._build_central()
         self.status = StatusBar(self, self.cancel_work)
@@ -165,6 +171,22 @@ class MainWindow(QMainWindow):
     def _show_panes(self) -> None:
         panes = [self.frame_pane, *(p for group in self._pane_groups.values() for p in group)]
         self.grid.set_panes(panes)
+
+    def on_pane_click(self, owner: str, handler: Callable[[float, float, str], None]) -> None:
+        self._click_handlers[owner] = handler
+
+    def claim_clicks(self, owner: str, on: bool) -> None:
+        if owner in self._click_claims:
+            self._click_claims.remove(owner)
+        if on:
+            self._click_claims.append(owner)
+
+    def _route_click(self, x: float, y: float, key: str) -> None:
+        """A click on a pane goes to the last feature that claimed clicks (a tool), else to
+        the first feature that handles clicks (the encoder panes' similarity)."""
+        owners = self._click_claims[-1:] or list(self._click_handlers)[:1]
+        for owner in owners:
+            self._click_handlers[owner](x, y, key)
 
     def add_dock(self, dock: QDockWidget, area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
                  tab: bool = True) -> None:
@@ -233,6 +255,7 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar()
         layout.addWidget(self.message_bar)
         self.grid = PaneGrid()
+        self.grid.clicked.connect(self._route_click)
         layout.addWidget(self.grid, 1)
         self.frame_pane = FramePane()
         self.timeline = Timeline()

@@ -56,7 +56,7 @@ class ViewerFeature(QObject):
         self._build_actions()
         host.on_message(PaneImage, self._on_pane_image)
         host.on_message(PaneError, self._on_pane_error)
-        host.grid.clicked.connect(self._on_pane_clicked)  # type: ignore[attr-defined]
+        host.on_pane_click(self.name, self._on_pane_clicked)
         host.grid.hovered.connect(self._on_hover)  # type: ignore[attr-defined]
         self.session.subscribe(self._on_state)
         host.masking_state.subscribe(lambda name, _v: name == "mode" and self._rebuild_panes())
@@ -235,7 +235,7 @@ class ViewerFeature(QObject):
 
     def _on_pane_clicked(self, x: float, y: float, key: str) -> None:
         video = self.session.video
-        if video is None or getattr(self.host, "painting", False):
+        if video is None:
             return
         w, h = video.size
         if 0 <= x < w and 0 <= y < h:
