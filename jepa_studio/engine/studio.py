@@ -412,6 +412,12 @@ class StudioEngine:
         return feats
 
     # -- for other features' jobs on the GPU lane (masking, ...) ---------------------------
+    @staticmethod
+    def read_default(encoder: Encoder) -> None:
+        """Read ``encoder``'s own output (the last block, final norm): the panes may have set
+        another layer on the shared encoder."""
+        read_at(encoder, Reading())
+
     def submit_gpu_task(self, job: Callable[[CancelToken], None]) -> None:
         """Queue ``job(token)`` on the GPU lane (never replaced; :meth:`cancel` cancels it).
 

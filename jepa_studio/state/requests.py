@@ -126,3 +126,22 @@ class TrackRequest:
         """The clips (source frames) the features must cover: each query's, then the shown one."""
         clips = [self.clip.frames_around(f, self.n_frames) for f, _, _ in self.queries]
         return [c for c in dict.fromkeys(clips) if c != self.frames] + [self.frames]
+
+
+@dataclass(frozen=True)
+class SurpriseRequest:
+    """The surprise timeline of a whole video for one encoder.
+
+    method: "predictor", "copy", "velocity", or None (the predictor when the encoder has
+    one, else copy); k, context, stride: as in :func:`jepa_studio.analysis.surprise.surprise_curve`.
+    """
+
+    video_key: str
+    encoder: str
+    n_frames: int
+    method: str | None = None
+    k: int = 1
+    context: int = 7
+    stride: int = 1
+    device: str = "auto"
+    resolution: int | None = None

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 from ...engine import StudioEngine
 from ...state import Session, SettingsStore
 from ...state.masking import MaskingState
+from ...state.surprise import SurpriseState
 from ...state.tracking import TrackingState
 from .actions import ActionTable
 from .panes import FramePane, Pane, PaneGrid
@@ -29,6 +30,7 @@ class WindowHost(Protocol):
     session: Session
     masking_state: MaskingState
     tracking_state: TrackingState
+    surprise_state: SurpriseState
     store: SettingsStore
     engine: StudioEngine
     actions: ActionTable
@@ -61,6 +63,10 @@ class WindowHost(Protocol):
 
     def on_message(self, kind: type[M], handler: Callable[[M], None]) -> None:
         """Call ``handler(message)`` on the GUI thread for every engine message of type ``kind``."""
+        ...
+
+    def add_strip(self, widget: QWidget) -> None:
+        """Put ``widget`` under the timeline, across the window (a curve over the video)."""
         ...
 
     def on_pane_click(self, owner: str, handler: Callable[[float, float, str], None]) -> None:

@@ -27,6 +27,12 @@ QFrame#messageBar QLabel {{ color: #ffd9d5; }}
 QProgressBar {{ border: 1px solid #3c3f44; border-radius: 3px; background: {BACKGROUND};
                color: {TEXT}; text-align: center; max-height: 14px; }}
 QProgressBar::chunk {{ background: {ACCENT}; }}
+QCheckBox::indicator, QGroupBox::indicator, QAbstractItemView::indicator {{
+    width: 12px; height: 12px; border: 1px solid #7a7e85; border-radius: 2px; background: {BACKGROUND}; }}
+QCheckBox::indicator:checked, QGroupBox::indicator:checked, QAbstractItemView::indicator:checked {{
+    background: {ACCENT}; border-color: {ACCENT}; }}
+QCheckBox::indicator:disabled {{ border-color: #4a4d52; }}
+QCheckBox::indicator:checked:disabled {{ background: #4a4d52; }}
 """
 
 

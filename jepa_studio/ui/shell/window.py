@@ -40,6 +40,7 @@ from ...engine import ErrorReport, FrameReady, Progress, Status, StudioEngine, T
 from ...engine.devices import available_devices, describe_device
 from ...state import AppSettings, Session, VideoMeta
 from ...state.masking import MaskingState
+from ...state.surprise import SurpriseState
 from ...state.tracking import TrackingState
 from ...state.settings import SettingsStore
 from .actions import ActionTable
@@ -62,11 +63,12 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 def _features() -> tuple[type, ...]:
     """The feature packages, in the order their panes, docks and menus appear."""
     from ..masking import MaskingFeature
+    from ..surprise import SurpriseFeature
     from ..tracking import TrackingFeature
     from ..viewer import ViewerFeature
     from ..world import WorldFeature
 
-    return (ViewerFeature, MaskingFeature, TrackingFeature, WorldFeature)
+    return (ViewerFeature, MaskingFeature, TrackingFeature, SurpriseFeature, WorldFeature)
 
 
 class MainWindow(QMainWindow):
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
         #: the features' shared state (features talk to each other only through it)
         self.masking_state = MaskingState(self.session)
         self.tracking_state = TrackingState(self.session)
+        self.surprise_state = SurpriseState(self.session)
         self.bridge = EngineBridge(self)
         self._handlers: dict[type, list[Callable[[Any], None]]] = {}
         self.bridge.delivered.connect(self._dispatch)
@@ -171,6 +174,9 @@ class MainWindow(QMainWindow):
     def _show_panes(self) -> None:
         panes = [self.frame_pane, *(p for group in self._pane_groups.values() for p in group)]
         self.grid.set_panes(panes)
+
+    def add_strip(self, widget: QWidget) -> None:
+        self._strips.addWidget(widget)
 
     def on_pane_click(self, owner: str, handler: Callable[[float, float, str], None]) -> None:
         self._click_handlers[owner] = handler
@@ -261,6 +267,9 @@ class MainWindow(QMainWindow):
         self.timeline = Timeline()
         self.timeline.scrubbed.connect(self.session.set_playhead)
         layout.addWidget(self.timeline)
+        self._strips = QVBoxLayout()  # features' strips under the timeline (the surprise curve)
+        self._strips.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._strips)
         layout.addLayout(self._build_transport())
         self.setCentralWidget(central)
 
