@@ -32,6 +32,11 @@ def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     if args.video is not None and not Path(args.video).exists():
         raise UsageError(f"{args.video}: no such file or folder")
+    from .display import display_problem
+
+    problem = display_problem()
+    if problem:
+        raise UsageError(problem)
 
     from PySide6.QtWidgets import QApplication  # PySide6 before qasync
 
