@@ -303,6 +303,66 @@ def random_tubes(
     return out
 
 
+def tokens_to_pixels(tokens: np.ndarray, grid: TokenGrid, frame_size: tuple[int, int]) -> np.ndarray:
+    """The pixel mask that hides ``tokens`` of ``grid`` and no other token (at threshold 0).
+
+    Parameters
+    ----------
+    tokens: bool [h, w], the tokens to hide.
+    grid: the encoder's token grid; frame_size: (H, W) of the source frames.
+
+    Returns
+    -------
+    bool [H, W]: the hidden tokens' source pixels, less those within the resize kernel's
+    reach of a visible token's pixels (a masked pixel reaches that far). A token narrower
+    than twice that reach, between visible ones, may keep no pixel and stay visible.
+    """
+    rows, cols = grid.pixel_bounds()
+    hidden = np.zeros(tuple(int(v) for v in frame_size), dtype=bool)
+    visible = np.zeros_like(hidden)
+    for (r, c), hide in np.ndenumerate(tokens):
+        target = hidden if hide else visible
+        target[rows[r, 0] : rows[r, 1], cols[c, 0] : cols[c, 1]] = True
+    return hidden & ~dilate(visible, grid.resample_reach())
+
+
+def centre_tokens(shape: tuple[int, int], fraction: float = 0.5) -> np.ndarray:
+    """bool [h, w]: the centred block of ``fraction`` of the token rows and columns: at least
+    one token, never every token (a one-token grid has nothing it could hide)."""
+    h, w = shape
+    out = np.zeros((h, w), dtype=bool)
+    if h * w < 2:
+        return out
+    bh, bw = int(np.clip(round(h * fraction), 1, h)), int(np.clip(round(w * fraction), 1, w))
+    if bh * bw == h * w:  # it would hide everything: leave a column (or a row) as context
+        bw, bh = (w - 1, bh) if w > 1 else (bw, h - 1)
+    top, left = (h - bh) // 2, (w - bw) // 2
+    out[top : top + bh, left : left + bw] = True
+    return out
+
+
+def random_token_tubes(shape: tuple[int, int], share: float = 0.4, seed: int = 0) -> np.ndarray:
+    """bool [h, w]: random rectangles of tokens covering about ``share`` of the grid (at most
+    all but one token), seeded; as tubes through time they are V-JEPA's short-range masks."""
+    h, w = shape
+    out = np.zeros((h, w), dtype=bool)
+    if h * w < 2:
+        return out
+    rng = np.random.default_rng(seed)
+    target = min(h * w - 1, max(1, round(share * h * w)))
+    while out.sum() < target:
+        bh = int(rng.integers(1, max(1, h // 2) + 1))
+        bw = int(rng.integers(1, max(1, w // 2) + 1))
+        top, left = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
+        block = out.copy()
+        block[top : top + bh, left : left + bw] = True
+        if block.sum() <= target:
+            out = block
+        elif not out.any():  # even the smallest block is too large: one token
+            out[top, left] = True
+    return out
+
+
 def future_frames(frame_indices: Sequence[int], k: int, tubelet_size: int = 2) -> frozenset[int]:
     """Source frames of the last ``k`` time steps of a clip (``tubelet_size`` frames per step).
 
@@ -329,14 +389,20 @@ def preset_mask(
     future_steps: int | None = None,
     tubelet_size: int = 2,
     seed: int = 0,
+    grid: TokenGrid | None = None,
 ) -> PixelMask:
     """One of the preset masks for frames of ``frame_size`` (H, W).
 
     ``"centre"``: :func:`centre_block` on every frame; ``"tubes"``: :func:`random_tubes`
     on every frame; ``"future"``: whole frames of the last ``future_steps`` time steps
-    (default: the second half of the clip).
+    (default: the second half of the clip). With the encoder's token ``grid``, the centre
+    block and the tubes are drawn in tokens (:func:`centre_tokens`, :func:`random_token_tubes`)
+    and hide exactly those, so a coarse grid keeps its context.
     """
     height, width = int(frame_size[0]), int(frame_size[1])
+    if name in ("centre", "tubes") and grid is not None:
+        tokens = centre_tokens(grid.shape, fraction) if name == "centre" else random_token_tubes(grid.shape, seed=seed)
+        return PixelMask(tokens_to_pixels(tokens, grid, (height, width)))
     if name == "centre":
         return PixelMask(centre_block(height, width, fraction))
     if name == "tubes":

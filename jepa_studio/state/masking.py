@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..analysis.inpaint import FILLS
-from ..analysis.masking import PixelMask, preset_mask
+from ..analysis.masking import PixelMask, TokenGrid, preset_mask
 from ..encoders.base import group_frame_indices
 from .events import Observable, Options
 from .mask import MaskDocument
@@ -81,6 +81,8 @@ class MaskingState(Observable):
         self.latest = 0
         #: source frames per time step of the chosen encoder (known once its grid is)
         self.tubelet_size = 2
+        #: the chosen encoder's token grid, once known (presets are drawn in its tokens)
+        self.grid: TokenGrid | None = None
 
     def set_mode(self, on: bool) -> None:
         """Mask mode on (painting, masked panes) or off."""
@@ -141,7 +143,7 @@ class MaskingState(Observable):
         """The preset mask ``name`` for the clip around the playhead (UsageError when it cannot be)."""
         return preset_mask(
             name, self.document.size, self.session.clip_frames(),
-            future_steps=self.options.future_steps, tubelet_size=self.tubelet_size,
+            future_steps=self.options.future_steps, tubelet_size=self.tubelet_size, grid=self.grid,
         )
 
     def apply_preset(self, name: str) -> None:

@@ -131,3 +131,21 @@ def test_presets():
     assert preset_mask("tubes", (32, 32), range(4), seed=1).frames is None
     with pytest.raises(UsageError, match="centre"):
         preset_mask("middle", (8, 8), range(4))
+
+
+@pytest.mark.parametrize("shape,size", [((4, 7), (64, 112)), ((2, 3), (90, 160)), ((1, 2), (16, 32)), ((3, 3), (48, 48))])
+def test_presets_on_a_coarse_grid_hide_what_they_say_and_keep_context(shape, size) -> None:
+    """Drawn in tokens, the centre block and the tubes hide exactly their tokens (even through
+    the resize kernel) and never the whole frame."""
+    from jepa_studio.analysis.masking import (
+        TokenGrid, centre_tokens, preset_mask, random_token_tubes, token_mask, tokens_to_pixels,
+    )
+
+    h, w = shape
+    grid = TokenGrid(((0, 1),), shape, 16, (h * 16, w * 16), (0, 0, size[1], size[0]))  # resized
+    for tokens in (centre_tokens(shape), random_token_tubes(shape, seed=3)):
+        assert 0 < tokens.sum() < h * w
+        hidden = token_mask(PixelMask(tokens_to_pixels(tokens, grid, size)), grid, 0.0)[0]
+        np.testing.assert_array_equal(hidden, tokens)
+    np.testing.assert_array_equal(token_mask(preset_mask("centre", size, [0, 1], grid=grid), grid)[0], centre_tokens(shape))
+    assert not token_mask(preset_mask("tubes", size, [0, 1], grid=grid), grid)[0].all()

@@ -243,6 +243,7 @@ class MaskingFeature(QObject):
 
     def _on_document(self, name: str, value: object) -> None:
         if name == "mask":
+            self._sync_overlay()
             self._sync_history()
             self._refresh_steps()
             self._autosave.start()
@@ -276,7 +277,7 @@ class MaskingFeature(QObject):
                 widget.setChecked(on)
                 widget.blockSignals(False)
         self.painter.set_enabled(on)
-        self.painter.set_overlay_visible(on)
+        self._sync_overlay()
         if on:
             self.dock.show()
             self.dock.raise_()
@@ -286,6 +287,16 @@ class MaskingFeature(QObject):
             self._show_panes([])
             self.panel.busy.hide()
             self.host.clear_error("masking")
+
+    def _forget_grid(self) -> None:
+        """The encoder, its input or the video changed: the token grid is not known any more."""
+        self.state.grid = None
+        self.painter.set_token_grid(None)
+
+    def _sync_overlay(self) -> None:
+        """Tint the mask on the frame in mask mode, on the frames it applies to only."""
+        frames = self.document.frames
+        self.painter.set_overlay_visible(self.mode and (frames is None or self.session.playhead in frames))
 
     def set_tool(self, tool: str) -> None:
         self.painter.set_tool(tool)
@@ -389,6 +400,7 @@ class MaskingFeature(QObject):
     def _on_grid(self, message: MaskGridReady) -> None:
         if message.request == self.state.latest:
             self.state.tubelet_size = message.tubelet_size
+            self.state.grid = message.grid
             self.painter.set_token_grid(message.grid)
             self._refresh_steps()
 
@@ -419,6 +431,7 @@ class MaskingFeature(QObject):
         self.host.clear_error("masking")
         self.panel.busy.hide()
         self.state.tubelet_size = view.tubelet_size
+        self.state.grid = view.grid
         self.painter.set_token_grid(view.grid)
         self._sync_panes()
         self._refresh_steps()
@@ -466,7 +479,7 @@ class MaskingFeature(QObject):
             return
         if name == "future_steps":
             return
-        self.painter.set_token_grid(None)
+        self._forget_grid()
         if self.mode:
             self._sync_panes()
             self.schedule()
@@ -475,6 +488,7 @@ class MaskingFeature(QObject):
         if name == "video":
             self._on_video(value)
         elif name == "playhead":
+            self._sync_overlay()
             if self.view is not None and self.session.clip_frames() == self._request_frames:
                 self.show_step()
             else:
@@ -483,7 +497,7 @@ class MaskingFeature(QObject):
         elif name == "encoders":
             self._on_options("encoder", None)
         elif name in ("clip", "resolution", "device"):
-            self.painter.set_token_grid(None)
+            self._forget_grid()
             self._refresh_steps()
             self.schedule()
         elif name == "view":
@@ -493,7 +507,7 @@ class MaskingFeature(QObject):
     def _on_video(self, meta: object) -> None:
         self.autosave()  # the previous video's mask
         self.view = None
-        self.painter.set_token_grid(None)
+        self._forget_grid()
         if meta is None:
             return
         width, height = meta.size  # type: ignore[attr-defined]
