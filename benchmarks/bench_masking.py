@@ -8,7 +8,10 @@ Times, on the same clip and device, in one run:
 - plain:  transformers' encoder pass (``model(x, skip_predictor=True)``), what a PCA pane costs;
 - true:   :func:`masked_prediction` without the leaky variant (full pass for the targets +
           context-only encoder pass + predictor);
-- +leaky: the same with the leaky variant (one more predictor pass).
+- +leaky: the same with the leaky variant (one more predictor pass);
+- cached: what the window pays when the pane already encoded the clip (its encoding is the
+          targets, as the engine passes it): context-only encoder pass + predictor, true masking
+          and with the leaky variant.
 
 Prints each median and its ratio to the plain pass. Weights are random (no hub needed);
 timings do not depend on weight values.
@@ -87,11 +90,14 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     with torch.no_grad():
+        encoding = model(x, skip_predictor=True).last_hidden_state  # what the PCA pane computed
         result = timed_side_by_side(
             {
                 "plain": lambda: model(x, skip_predictor=True),
                 "true": lambda: masked_prediction(model, x, hidden, include_leaky=False),
                 "both": lambda: masked_prediction(model, x, hidden, include_leaky=True),
+                "cached": lambda: masked_prediction(model, x, hidden, include_leaky=False, full_encoding=encoding),
+                "cached_both": lambda: masked_prediction(model, x, hidden, include_leaky=True, full_encoding=encoding),
             },
             device,
             args.repeats,
@@ -103,6 +109,8 @@ def main() -> int:
     print(f"{'plain encoder pass':<34}{plain * 1e3:9.1f} ms   1.00x")
     print(f"{'masked prediction (true)':<34}{true * 1e3:9.1f} ms   {true / plain:.2f}x")
     print(f"{'masked prediction (true + leaky)':<34}{both * 1e3:9.1f} ms   {both / plain:.2f}x")
+    for key, text in (("cached", "  with the pane's encoding (true)"), ("cached_both", "  with the pane's encoding (+leaky)")):
+        print(f"{text:<34}{result[key] * 1e3:9.1f} ms   {result[key] / plain:.2f}x")
     return 0
 
 

@@ -52,7 +52,9 @@ def _grid_position_ids(self: torch.nn.Module, x: torch.Tensor, masks: torch.Tens
         return type(self).get_position_ids(self, x, masks)
     h, w = grid
     if masks is not None:
-        ids = masks.unsqueeze(1).repeat(1, self.num_attention_heads, 1)
+        # one sequence: one row of ids, broadcast over heads (what transformers does without
+        # masks), instead of a copy per head that the rotation then repeats again
+        ids = masks[0] if masks.shape[0] == 1 else masks.unsqueeze(1).repeat(1, self.num_attention_heads, 1)
     else:
         ids = torch.arange(x.size(1), device=x.device)
     per_frame = h * w
