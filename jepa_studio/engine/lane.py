@@ -130,6 +130,13 @@ class Lane:
             self.generation += 1
             self._cond.notify_all()
 
+    def poke_idle(self) -> None:
+        """Run the idle job again once the lane has nothing else to do (what it should prefetch
+        changed), without cancelling the job that runs now."""
+        with self._cond:
+            self._idle_wanted = self._on_idle is not None
+            self._cond.notify_all()
+
     def request_waiting(self) -> bool:
         """True while a request (not a task) waits for the worker."""
         with self._cond:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
@@ -103,6 +104,15 @@ class StudioEngine:
         self.video_key = ""
         self.video_path: Path | None = None
         self._last_view: ViewRequest | None = None
+        #: the generation of view results (the GUI drops older ones), and the work of the view
+        #: job that runs or waits: a request for the same work lets it finish
+        self._view_generation = 0
+        self._inflight: tuple | None = None
+        self._inflight_req: ViewRequest | None = None
+        #: 1 while playing forward, -1 backward, 0 when not playing (what to prefetch first)
+        self.playback_direction = 0
+        #: seconds the last view jobs took to compute a clip (a running mean)
+        self._clip_seconds = 0.0
         self.encode_count = 0  # encoder forward passes run (tests, benchmarks)
         self._deferred: list[Callable[[CancelToken], None]] = []
         #: called (on the calling thread) by :meth:`cancel`: long jobs of other features stop
@@ -245,21 +255,69 @@ class StudioEngine:
 
         Returns ``(generation, ready)``: the request's generation and the pane images that
         were already in the cache. The others follow as :class:`PaneImage` (or
-        :class:`PaneError`) messages carrying that generation; a newer request cancels this
-        one between stages.
+        :class:`PaneError`) messages carrying that generation. A request for other work
+        cancels the running view job at its next stage (playback drops the clips it passed);
+        one for the same work (the playhead moved inside the clip being computed) lets it
+        finish and answer the newest request; one with everything cached cancels nothing, so
+        prefetching ahead goes on.
         """
-        with self._lock:
-            self._last_view = req
-        missing: list[str] = []
-        ready: dict[str, PaneImage] = {}
         frames = req.frames
         renders = {n: self._renders.get(self._render_key(req, n, frames)) for n in req.encoders}
         missing = [n for n, r in renders.items() if r is None]
-        generation = self._gpu.submit(lambda token: self._view_job_then_deferred(token, req, missing))
-        for name, rendered in renders.items():
-            if rendered is not None:
-                ready[name] = rendered.pane(generation, name, req.playhead)
+        job_req = self._ahead_of_playback(req) if missing else req
+        job_missing = [n for n in job_req.encoders if self._renders.get(self._render_key(job_req, n, job_req.frames)) is None]
+        work = self._view_work(job_req, job_missing)
+        with self._lock:
+            self._last_view = req
+            self._view_generation += 1
+            generation = self._view_generation
+            if not job_missing:
+                self._gpu.poke_idle()  # what to prefetch may have changed
+            elif work != self._inflight and not self._still_ahead(req):
+                self._inflight, self._inflight_req = work, job_req
+                self._gpu.submit(lambda token: self._view_job_then_deferred(token, job_req, job_missing))
+        ready = {name: r.pane(generation, name, req.playhead) for name, r in renders.items() if r is not None}
         return generation, ready
+
+    def _view_work(self, req: ViewRequest, missing: Sequence[str]) -> tuple:
+        """What a view job computes: the same tuple means the same maps."""
+        return (req.video_key, req.device, req.resolution, req.reading, req.frames, req.view.render_key(), tuple(missing))
+
+    def _answer(self, req: ViewRequest, missing: Sequence[str]) -> tuple[int, ViewRequest]:
+        """(generation, request) a finished view result answers: the newest request when it
+        asks for the same work, else the job's own (the GUI drops it as stale)."""
+        with self._lock:
+            latest = self._last_view
+            if latest is not None and self._view_work(latest, missing) == self._view_work(req, missing):
+                return self._view_generation, latest
+            return -1, req
+
+    def _still_ahead(self, req: ViewRequest) -> bool:
+        """During forward playback: the running view job computes a clip at or ahead of the
+        playhead's for the same view: let it finish (cancelling it would restart the work
+        every clip and finish none)."""
+        job = self._inflight_req
+        if self.playback_direction <= 0 or self._inflight is None or job is None:
+            return False
+        same = (job.video_key, job.device, job.resolution, job.reading, job.clip, job.view.render_key(), job.encoders) == (
+            req.video_key, req.device, req.resolution, req.reading, req.clip, req.view.render_key(), req.encoders)
+        return same and job.clip.clip_index(job.playhead) >= req.clip.clip_index(req.playhead)
+
+    def _ahead_of_playback(self, req: ViewRequest) -> ViewRequest:
+        """During forward playback, the request for the clip the playhead will be in when a clip
+        computed now is ready (the last clips' compute time against a clip's playing time), so
+        panes are on the playhead's own step from there on instead of always a clip behind."""
+        src = self.source()
+        fps = float(getattr(src.video, "fps", 0.0) or 0.0) if src is not None else 0.0
+        if self.playback_direction <= 0 or self._clip_seconds <= 0 or fps <= 0:
+            return req
+        lead = min(8, int(np.ceil(self._clip_seconds / (req.clip.span / fps))))
+        target = (req.clip.clip_index(req.playhead) + lead) * req.clip.span
+        return replace(req, playhead=target) if lead > 0 and target < req.n_frames else req
+
+    def set_playback(self, direction: int) -> None:
+        """Playing forward (1), backward (-1) or not (0): prefetch in the direction of play."""
+        self.playback_direction = (direction > 0) - (direction < 0)
 
     def cancel(self) -> None:
         """Cancel the GPU lane's current work (view, prefetch, export, training)."""
@@ -270,9 +328,18 @@ class StudioEngine:
         self._deliver(Progress("work", 1, 1, cancelled=True))
 
     def _view_job_then_deferred(self, token: CancelToken, req: ViewRequest, missing: Sequence[str]) -> None:
+        start = time.perf_counter()
         try:
             self._view_job(token, req, missing)
         finally:
+            took = time.perf_counter() - start
+            if not token.cancelled:
+                self._clip_seconds = took if self._clip_seconds <= 0 else 0.5 * (self._clip_seconds + took)
+            elif took > self._clip_seconds:  # stopped unfinished: a clip takes at least that long
+                self._clip_seconds = took
+            with self._lock:
+                if self._inflight == self._view_work(req, missing):
+                    self._inflight = None  # done (or stopped): the same work may be asked again
             self._flush_deferred()
 
     def _flush_deferred(self) -> None:
@@ -301,10 +368,11 @@ class StudioEngine:
                     message, kind = describe_error(error)
                     if kind == "internal":
                         traceback.print_exception(error)
-                    self._deliver(PaneError(token.generation, name, message, kind))
+                    self._deliver(PaneError(self._answer(req, missing)[0], name, message, kind))
                     continue
                 token.check()
-                self._deliver(rendered.pane(token.generation, name, req.playhead))
+                generation, latest = self._answer(req, missing)
+                self._deliver(rendered.pane(generation, name, latest.playhead))
         finally:
             if started[0]:
                 self._deliver(Progress("ready", 1, 1))
@@ -504,7 +572,8 @@ class StudioEngine:
         if req is None or src is None or req.video_key != src.key or req.n_frames != len(src):
             return
         index = req.clip.clip_index(req.playhead)
-        for neighbour in (index + 1, index - 1):
+        ahead = {1: (index + 1, index + 2), -1: (index - 1, index - 2)}.get(self.playback_direction, (index + 1, index - 1))
+        for neighbour in ahead:
             frames = req.clip.frames_of_clip(neighbour, req.n_frames)
             if not frames:
                 continue

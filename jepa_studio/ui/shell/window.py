@@ -495,11 +495,13 @@ class MainWindow(QMainWindow):
             if self.session.playhead >= self.session.n_frames - 1:
                 self.session.set_playhead(0)
             self._update_play_interval()
+            self.engine.set_playback(1)  # prefetch the clips ahead
             self._play_timer.start()
             self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
 
     def stop(self) -> None:
         self._play_timer.stop()
+        self.engine.set_playback(0)
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
 
     @property
