@@ -151,3 +151,25 @@ def test_layer_sweep_draws_one_row_per_layer(video_path, tmp_path) -> None:
     np.testing.assert_array_equal(sweep, expected)
     assert main(["export", str(video_path), "--encoders", "pixels", "--layers", "middle", "--out", str(tmp_path / "x.png")]) == 2
     assert main(["export", str(video_path), "--encoders", "pixels", "--layers", "4", "--out", str(tmp_path / "x.mp4")]) == 2
+
+
+def test_an_image_of_too_many_frames_is_refused_before_anything_is_decoded(video_path, tmp_path, capsys) -> None:
+    from jepa_studio.export import comparison
+    from jepa_studio.video import open_video as real_open
+
+    class Long:  # a long video whose frames must never be read
+        def __init__(self, video):
+            self.video = video
+            self.path, self.fps = video.path, video.fps
+
+        def __len__(self) -> int:
+            return 100_000
+
+        def __getitem__(self, i):
+            raise AssertionError("a frame was decoded")
+
+    with real_open(video_path) as video:
+        with pytest.raises(UsageError, match="at most 64 columns"):
+            comparison.comparison_image(Long(video), _encoders(), range(0, 100_000))
+    code = main(["export", str(video_path), "--frames", "0:12", "--out", str(tmp_path / "ok.png")])
+    assert code == 0

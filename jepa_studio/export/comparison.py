@@ -22,6 +22,9 @@ from ..render.grid import LABEL_COLOR, WARN_COLOR, cell_size_for, labelled_grid,
 from ..video import Video, save_image, write_video
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: the most frames (columns) one comparison image holds: it is one clip in memory and a PNG
+#: wider than a few tens of thousands of pixels is of no use to anyone
+MAX_IMAGE_FRAMES = 64
 VIDEO_SUFFIXES = (".mp4", ".gif", ".webm")
 
 Progress = Callable[[int, int], None]
@@ -118,6 +121,12 @@ def comparison_image(
     Returns uint8 [H, W, 3].
     """
     frames = _check_frames(video, frames)
+    if len(frames) > MAX_IMAGE_FRAMES:
+        step = -(-len(frames) * _step_of(frames) // MAX_IMAGE_FRAMES)
+        raise UsageError(
+            f"{len(frames)} frames do not fit one image (at most {MAX_IMAGE_FRAMES} columns): take every "
+            f"{step}th frame (--frames {frames[0]}:{frames[-1] + 1}:{step}) or export a video (.mp4)"
+        )
     encoders = resolve_encoders(encoders)
     clip = np.stack([video[f] for f in frames])
     cell = cell_size_for(clip.shape[1:3], cell_width)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...export import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from ...export.comparison import MAX_IMAGE_FRAMES
 
 EXPORT_FILTER = "MP4 video (*.mp4);;GIF (*.gif);;WebM video (*.webm);;PNG image (*.png);;JPEG image (*.jpg)"
 
@@ -61,6 +62,8 @@ def problem(choice: ExportRange | None) -> str:
         return "choose a .mp4, .gif, .webm, .png or .jpg file"
     if len(choice.frames) == 0:
         return "the range selects no frame"
+    if choice.path.suffix.lower() in IMAGE_SUFFIXES and len(choice.frames) > MAX_IMAGE_FRAMES:
+        return f"an image holds at most {MAX_IMAGE_FRAMES} frames: take a larger step, or export a video"
     return ""
 
 
