@@ -32,6 +32,7 @@ import av.error
 import numpy as np
 
 from jepa_studio.errors import VideoError
+from jepa_studio.video.file_errors import describe_error, os_error_message
 from jepa_studio.video.info import VideoInfo, apply_rotation, normalize_rotation
 
 log = logging.getLogger(__name__)
@@ -77,22 +78,19 @@ class FrameIndex:
         return int(np.searchsorted(self.pts, ts, side="right")) - 1
 
 
-def _describe(error: BaseException) -> str:
-    text = getattr(error, "strerror", None) or str(error).strip()
-    return text if text else type(error).__name__
-
-
 def open_container(path: Path) -> av.container.InputContainer:
     """Open ``path`` with PyAV, turning every failure into a :class:`VideoError`."""
     try:
         return av.open(str(path), mode="r")
+    except OSError as error:  # before FFmpegError: PyAV's PermissionError is both
+        raise VideoError(os_error_message(path, error)) from None
     except av.error.FFmpegError as error:
         raise VideoError(
             f"Cannot read '{path.name}': it is not a video file FFmpeg understands, or it is "
-            f"damaged or truncated ({_describe(error)})."
+            f"damaged or truncated ({describe_error(error)})."
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise VideoError(f"Cannot open '{path.name}': {_describe(error)}.") from None
+    except UnicodeDecodeError as error:
+        raise VideoError(f"Cannot open '{path.name}': {describe_error(error)}.") from None
 
 
 def build_frame_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str) -> FrameIndex:
@@ -124,7 +122,7 @@ def build_frame_index(container: av.container.InputContainer, stream: av.video.s
                 keys[ts] = start
     except av.error.FFmpegError as error:
         if not timestamps:
-            raise VideoError(f"Cannot read '{name}': no video data could be read ({_describe(error)}).") from None
+            raise VideoError(f"Cannot read '{name}': no video data could be read ({describe_error(error)}).") from None
         log.warning("'%s' is damaged after %d frames (%s); reading what is there.", name, len(timestamps), error)
     if not timestamps:
         if without_ts:
@@ -290,7 +288,7 @@ class PyAVSource:
         try:
             rgb = frame.to_ndarray(format="rgb24")
         except (av.error.FFmpegError, ValueError) as error:
-            raise VideoError(f"Cannot convert a frame of '{self.path.name}' to RGB ({_describe(error)}).") from None
+            raise VideoError(f"Cannot convert a frame of '{self.path.name}' to RGB ({describe_error(error)}).") from None
         return apply_rotation(rgb, self.rotation)
 
     def _next(self) -> av.VideoFrame | None:
@@ -331,7 +329,7 @@ class PyAVSource:
             try:
                 container.seek(ts, stream=stream, backward=True)
             except av.error.FFmpegError as error:
-                raise VideoError(f"Cannot seek in '{self.path.name}' ({_describe(error)}).") from None
+                raise VideoError(f"Cannot seek in '{self.path.name}' ({describe_error(error)}).") from None
             self.seeks += 1
             frames = _decode_frames(container, stream, self)
             first = next(frames, None)

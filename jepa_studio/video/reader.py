@@ -11,6 +11,7 @@ import numpy as np
 
 from jepa_studio.errors import UsageError, VideoError
 from jepa_studio.video.decoder import PyAVSource
+from jepa_studio.video.file_errors import os_error_message
 from jepa_studio.video.frame_cache import LRUCache
 from jepa_studio.video.image_folder import ImageFolderSource
 from jepa_studio.video.info import VideoInfo
@@ -213,10 +214,14 @@ def open_video(path: str | os.PathLike, cache_size: int = 64) -> Video:
         names the file and says what went wrong.
     """
     p = Path(path).expanduser()
-    if not p.exists():
-        raise VideoError(f"No such file or folder: '{p}'.")
-    if p.is_dir():
+    try:
+        if not p.exists():
+            raise VideoError(f"No such file or folder: '{p}'.")
+        is_dir, size = p.is_dir(), p.stat().st_size
+    except OSError as error:  # e.g. a folder on the way that may not be searched
+        raise VideoError(os_error_message(p, error)) from None
+    if is_dir:
         return Video(ImageFolderSource(p), cache_size=cache_size)
-    if p.stat().st_size == 0:
+    if size == 0:
         raise VideoError(f"'{p.name}' is empty (0 bytes); it holds no video.")
     return Video(PyAVSource(p), cache_size=cache_size)
