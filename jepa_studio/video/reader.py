@@ -12,7 +12,7 @@ import numpy as np
 from jepa_studio.errors import UsageError, VideoError
 from jepa_studio.video.decoder import PyAVSource
 from jepa_studio.video.file_errors import os_error_message
-from jepa_studio.video.frame_cache import LRUCache
+from jepa_studio.video.frame_cache import DEFAULT_FRAME_CACHE_MB, LRUCache, megabytes
 from jepa_studio.video.image_folder import ImageFolderSource
 from jepa_studio.video.info import VideoInfo
 
@@ -30,7 +30,8 @@ class _Source(Protocol):
 
 
 class Video:
-    """Frames of a video by index, frame-accurate, with a bounded LRU frame cache.
+    """Frames of a video by index, frame-accurate, with an LRU frame cache bounded in frames
+    and in bytes.
 
     Use as a context manager or call :meth:`close`. Safe to share between threads: reads
     by index take one lock around decoding; :meth:`iter_frames` decodes on its own.
@@ -43,13 +44,17 @@ class Video:
         The file or folder opened.
     """
 
-    def __init__(self, source: _Source, cache_size: int = 64) -> None:
+    def __init__(self, source: _Source, cache_size: int = 64, cache_mb: float = DEFAULT_FRAME_CACHE_MB) -> None:
         if cache_size < 0:
             raise UsageError(f"cache_size must be >= 0, got {cache_size}")
+        try:
+            budget = megabytes(cache_mb)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         self._source = source
         self.info: VideoInfo = source.info
         self.path: Path = source.info.path
-        self._cache: LRUCache[int, np.ndarray] = LRUCache(cache_size)
+        self._cache: LRUCache[int, np.ndarray] = LRUCache(cache_size, max_bytes=budget)
         self._lock = threading.RLock()
         self._closed = False
 
@@ -70,7 +75,8 @@ class Video:
 
     @property
     def cache(self) -> LRUCache[int, np.ndarray]:
-        """The frame cache (read-only arrays keyed by frame index)."""
+        """The frame cache (read-only arrays keyed by frame index); ``cache.nbytes`` never
+        exceeds ``cache.max_bytes``."""
         return self._cache
 
     def __repr__(self) -> str:
@@ -197,7 +203,7 @@ class Video:
         return self._source.iter_range(first, last, step)
 
 
-def open_video(path: str | os.PathLike, cache_size: int = 64) -> Video:
+def open_video(path: str | os.PathLike, cache_size: int = 64, cache_mb: float = DEFAULT_FRAME_CACHE_MB) -> Video:
     """Open a video file (mp4, mov, mkv, webm, avi, ...) or a folder of images.
 
     Parameters
@@ -206,6 +212,9 @@ def open_video(path: str | os.PathLike, cache_size: int = 64) -> Video:
         The file, or a folder of png/jpg images (all the same size), taken in natural order.
     cache_size:
         How many decoded frames to keep (least recently used are dropped); 0 disables.
+    cache_mb:
+        The most memory those frames may take, in MB (default
+        :data:`~jepa_studio.video.frame_cache.DEFAULT_FRAME_CACHE_MB`); a 4K frame is 24.9 MB.
 
     Raises
     ------
@@ -221,7 +230,7 @@ def open_video(path: str | os.PathLike, cache_size: int = 64) -> Video:
     except OSError as error:  # e.g. a folder on the way that may not be searched
         raise VideoError(os_error_message(p, error)) from None
     if is_dir:
-        return Video(ImageFolderSource(p), cache_size=cache_size)
+        return Video(ImageFolderSource(p), cache_size=cache_size, cache_mb=cache_mb)
     if size == 0:
         raise VideoError(f"'{p.name}' is empty (0 bytes); it holds no video.")
-    return Video(PyAVSource(p), cache_size=cache_size)
+    return Video(PyAVSource(p), cache_size=cache_size, cache_mb=cache_mb)
