@@ -90,9 +90,9 @@ class ImageFolderSource:
             is_image_folder=True,
         )
 
-    def timestamp(self, index: int) -> float:
-        """Seconds from the first frame to frame ``index``."""
-        return index / DEFAULT_FOLDER_FPS
+    def timestamps(self) -> np.ndarray:
+        """float64 [N]: seconds from the first frame, at a constant ``DEFAULT_FOLDER_FPS``."""
+        return np.arange(len(self.files), dtype=np.float64) / DEFAULT_FOLDER_FPS
 
     def read(self, index: int) -> np.ndarray:
         """Image ``index`` as C-contiguous uint8 [H, W, 3] RGB."""

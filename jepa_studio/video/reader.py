@@ -24,7 +24,7 @@ class _Source(Protocol):
 
     def iter_range(self, start: int, stop: int, step: int) -> Iterator[tuple[int, np.ndarray]]: ...
 
-    def timestamp(self, index: int) -> float: ...
+    def timestamps(self) -> np.ndarray: ...
 
     def close(self) -> None: ...
 
@@ -55,6 +55,8 @@ class Video:
         self.info: VideoInfo = source.info
         self.path: Path = source.info.path
         self._cache: LRUCache[int, np.ndarray] = LRUCache(cache_size, max_bytes=budget)
+        self._timestamps = np.asarray(source.timestamps(), dtype=np.float64)
+        self._timestamps.flags.writeable = False
         self._lock = threading.RLock()
         self._closed = False
 
@@ -67,6 +69,18 @@ class Video:
     def fps(self) -> float:
         """Frames per second."""
         return self.info.fps
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first frame's timestamp to the end of the last frame."""
+        return self.info.duration
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """float64 [N] (read-only): each frame's presentation time in seconds from the first
+        frame, from the file's timestamps, so true for variable frame rates too (where
+        ``i / fps`` is not)."""
+        return self._timestamps
 
     @property
     def size(self) -> tuple[int, int]:
@@ -143,8 +157,16 @@ class Video:
             return frame
 
     def timestamp(self, i: int) -> float:
-        """Presentation time of frame ``i`` in seconds from the first frame."""
-        return self._source.timestamp(self._normalize(i))
+        """Presentation time of frame ``i`` (negative counts from the end) in seconds from
+        the first frame: ``timestamps[i]``."""
+        return float(self._timestamps[self._normalize(i)])
+
+    def index_at(self, seconds: float) -> int:
+        """The frame shown at ``seconds`` from the first frame: the last one whose timestamp is
+        at or before it (0 before the start, the last frame after the end)."""
+        # a nanosecond of slack: a frame's own time, written in decimal, finds that frame
+        found = int(np.searchsorted(self._timestamps, float(seconds) + 1e-9, side="right")) - 1
+        return min(max(found, 0), len(self) - 1)
 
     def clip(self, start: int, count: int, stride: int = 1) -> np.ndarray:
         """Frames ``start, start + stride, ..., start + (count - 1) * stride``.

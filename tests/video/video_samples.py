@@ -80,3 +80,26 @@ FORMATS = {
     "webm-vp9": ("webm", "libvpx-vp9", {"g": "5", "crf": "20", "b": "0"}),
     "mkv-vp8": ("mkv", "libvpx", {"g": "5", "crf": "10", "b": "1M"}),
 }
+
+
+def reference_decode(path: Path) -> list[np.ndarray | None]:
+    """Frame i of the file as plain sequential PyAV decoding with one thread gives it (what
+    ``ffmpeg`` does: packets the decoder rejects are skipped), None where no frame comes out.
+    Frame i is the one with the i-th smallest packet timestamp."""
+    frames: dict[int, np.ndarray] = {}
+    timestamps: set[int] = set()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        try:
+            for packet in container.demux(stream):
+                if packet.size and packet.pts is not None:
+                    timestamps.add(int(packet.pts))
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError:
+                    continue
+                frames.update((int(f.pts), f.to_ndarray(format="rgb24")) for f in decoded)
+        except av.error.FFmpegError:  # the demuxer stops at damaged data
+            pass
+    return [frames.get(ts) for ts in sorted(timestamps)]
