@@ -171,7 +171,7 @@ class _Cursor:
     def _can_continue(self, target: int) -> bool:
         if self._frames is None or self._consumed is None or self._consumed >= target:
             return False
-        if self._buffer and self._buffer[0][0] > target:
+        if self._buffer and min(pos for pos, _ in self._buffer) > target:
             return False
         index = self.source.index
         next_key = int(index.key_positions[index.keyframe_slot(target)])
@@ -274,20 +274,34 @@ class _Cursor:
         return True
 
     def _find(self, target: int) -> av.VideoFrame | None:
-        """Decode forward to ``target`` and on to its reference horizon: its frame, or None."""
+        """Decode forward to ``target`` and on to its reference horizon: its frame, or None.
+
+        Around damage the decoder may hold a frame back and give later ones first (frame 39
+        after 48 when keyframe 40 is broken); a keyframe that decodes flushes everything
+        before it. So once damage was seen, decoding goes on until the target came out or a
+        decoded keyframe after it did (or the stream ended)."""
         horizon = max(target, int(self.source.index.ref_horizon[target]))
         found: av.VideoFrame | None = None
         while True:
-            while self._buffer and self._buffer[0][0] <= target:
-                pos, frame = self._buffer.popleft()
-                if pos == target:
-                    found = frame
-            if self._max_pos >= horizon or not self._pull():
+            if self._buffer and min(pos for pos, _ in self._buffer) <= target:
+                kept: deque[tuple[int, av.VideoFrame]] = deque()
+                for pos, frame in self._buffer:
+                    if pos == target:
+                        found = frame
+                    elif pos > target:
+                        kept.append((pos, frame))
+                self._buffer = kept
+            done = found is not None or not self._damage or self._key_after(target)
+            if (done and self._max_pos >= horizon) or not self._pull():
                 break
         self._consumed = target if self._consumed is None else max(self._consumed, target)
         if found is None:
             self._damage.add(target)
         return found
+
+    def _key_after(self, target: int) -> bool:
+        """Whether a keyframe after ``target`` has come out of the decoder."""
+        return any(pos > target and frame.key_frame for pos, frame in self._buffer)
 
 
 class PyAVSource:
