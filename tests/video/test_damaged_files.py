@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from video_samples import coded_frame, read_code, reference_decode
+from video_samples import coded_frame, make_video, read_code, reference_decode
 from jepa_studio.errors import VideoError
 from jepa_studio.video import open_video
 
@@ -17,22 +17,17 @@ GOP = 15
 X264 = {"g": str(GOP), "bf": "2", "keyint_min": str(GOP), "sc_threshold": "0"}
 
 
-def _noisy_video(path: Path, n: int, options: dict[str, str] | None = None) -> Path:
-    """H.264, 128x96, a keyframe every 15 frames; noise below the coded index makes every
-    packet large, so that a few KB of damage stays inside a few frames."""
-    rng = np.random.default_rng(0)
-    with av.open(str(path), "w", options=options or {}) as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
-        stream.options = X264
-        for i in range(n):
-            frame = coded_frame(i, 128, 96)
-            frame[48:] = rng.integers(0, 256, (48, 128, 3), dtype=np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+def _noisy_frame(i: int, width: int, height: int) -> np.ndarray:
+    """The coded frame with noise below the code, so that every packet is large."""
+    frame = coded_frame(i, width, height)
+    frame[height // 2 :] = np.random.default_rng(i).integers(0, 256, (height - height // 2, width, 3), dtype=np.uint8)
+    return frame
+
+
+def _noisy_video(path: Path, n: int, container_options: dict[str, str] | None = None) -> Path:
+    """H.264, 128x96, a keyframe every 15 frames, large packets: a few KB of damage stays
+    inside a few frames."""
+    return make_video(path, "libx264", n, X264, width=128, height=96, make_frame=_noisy_frame, container_options=container_options)
 
 
 def _packets(path: Path) -> list[av.Packet]:

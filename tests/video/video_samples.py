@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import av
 import numpy as np
@@ -45,9 +46,12 @@ def make_video(
     rotation_ccw: float | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
+    make_frame: Callable[[int, int, int], np.ndarray] = coded_frame,
+    container_options: dict[str, str] | None = None,
 ) -> Path:
-    """Encode ``n`` coded frames with PyAV. ``rotation_ccw`` sets the display matrix."""
-    with av.open(str(path), mode="w") as container:
+    """Encode ``n`` frames ``make_frame(i, width, height)`` (default :func:`coded_frame`) with
+    PyAV. ``rotation_ccw`` sets the display matrix."""
+    with av.open(str(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=FPS)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
@@ -56,7 +60,7 @@ def make_video(
         if rotation_ccw is not None:
             stream.set_display_rotation(rotation_ccw)
         for i in range(n):
-            frame = av.VideoFrame.from_ndarray(coded_frame(i, width, height), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(make_frame(i, width, height), format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
