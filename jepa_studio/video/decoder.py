@@ -74,11 +74,18 @@ def open_container(path: Path) -> av.container.InputContainer:
 
 
 def _set_threads(stream: av.video.stream.VideoStream, threaded: bool) -> None:
-    """Frame and slice threads (fast), or a single thread (exact on damaged data)."""
+    """Frame and slice threads (fast), or a single thread (exact on damaged data).
+
+    Threaded decoding also turns every error the decoder detects into a rejected packet
+    (``err_detect=explode``): whether frame threads flag a concealed frame as corrupt
+    depends on their timing, a detected bitstream error does not. It only detects damage;
+    the single-threaded decoding that then takes over conceals as plain decoding does.
+    """
     context = stream.codec_context
     try:
         if threaded:
             context.thread_type = "AUTO"
+            context.options = {**dict(context.options or {}), "err_detect": "explode"}
         else:
             context.thread_count = 1
             context.thread_type = "NONE"
