@@ -26,6 +26,13 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None):  # type: ignore[override]
+        """As argparse, but ``--frames -16:`` (a range counted from the end) is read as a value."""
+        from .common import attach_dash_values
+
+        words = sys.argv[1:] if args is None else args
+        return super().parse_known_args(attach_dash_values(words), namespace)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser: ``jepa-studio SUBCOMMAND ...``."""

@@ -3,11 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from ..errors import UsageError
+
+
+#: options whose value may start with "-": a frame range counted from the end (``-16:``)
+DASH_VALUE_OPTIONS: tuple[str, ...] = ("--frames",)
+_FRAME_RANGE_FROM_END = re.compile(r"-\d*(:-?\d*){0,2}")
+
+
+def attach_dash_values(args: Sequence[str], options: Sequence[str] = DASH_VALUE_OPTIONS) -> list[str]:
+    """Join ``--frames -16:`` into ``--frames=-16:`` so that argparse takes the value.
+
+    argparse reads a word that starts with ``-`` as an option unless it is a plain negative
+    number, so a frame range counted from the end (``-16:``, ``-20:-4``, ``-8::2``) would be
+    refused as a missing value. Only the words right after one of ``options`` that look like
+    a frame range are joined; everything else is left as it is.
+
+    >>> attach_dash_values(["export", "v.mp4", "--frames", "-16:", "--out", "x.png"])
+    ['export', 'v.mp4', '--frames=-16:', '--out', 'x.png']
+    """
+    out: list[str] = []
+    words = list(args)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in options and i + 1 < len(words) and _FRAME_RANGE_FROM_END.fullmatch(words[i + 1]):
+            out.append(f"{word}={words[i + 1]}")
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out
 
 
 def parse_encoder_list(text: str) -> list[str]:

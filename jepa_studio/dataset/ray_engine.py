@@ -117,7 +117,9 @@ def quiet_ray_data() -> None:
     ctx.print_on_execution_start = False
     for name in ("ray", "ray.data"):
         for handler in logging.getLogger(name).handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            # Ray's own console handlers only (plain StreamHandlers): not files, and not a
+            # handler someone else attached (a test's log capture, an application's)
+            if type(handler) is logging.StreamHandler:
                 handler.setLevel(logging.CRITICAL + 1)
 
 

@@ -26,9 +26,10 @@ def frozen(array: np.ndarray) -> np.ndarray:
 
 
 def cell_size_for(frame_size: tuple[int, int], cell_width: int) -> tuple[int, int]:
-    """(height, width) of a cell showing a whole (H, W) frame ``cell_width`` wide."""
+    """(height, width) of a cell showing a whole (H, W) frame ``cell_width`` wide; at most
+    4 times as tall as wide (a 3x4001 frame would make cells 341,418 px tall)."""
     h, w = frame_size
-    return max(1, int(round(h * cell_width / w))), cell_width
+    return max(1, min(4 * cell_width, int(round(h * cell_width / w)))), cell_width
 
 
 def resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:

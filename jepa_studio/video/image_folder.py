@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from jepa_studio.errors import VideoError
+from jepa_studio.video.file_errors import os_error_message, os_error_reason
 from jepa_studio.video.info import VideoInfo
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
@@ -24,9 +25,19 @@ def natural_key(name: str) -> tuple:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files directly inside ``folder``, naturally sorted; hidden files skipped."""
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+    """Image files directly inside ``folder``, naturally sorted; hidden files skipped.
+
+    Raises VideoError when the folder cannot be listed (permission denied ...)."""
+    try:
+        files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+    except OSError as error:
+        raise VideoError(os_error_message(folder, error, verb="list")) from None
     return sorted(files, key=lambda p: natural_key(p.name))
+
+
+def _image_error(path: Path, error: OSError) -> VideoError:
+    reason = error if isinstance(error, UnidentifiedImageError) else os_error_reason(error)
+    return VideoError(f"Cannot read image '{path.name}' in '{path.parent.name}': {reason}.")
 
 
 def _displayed_size(path: Path) -> tuple[int, int]:
@@ -35,7 +46,7 @@ def _displayed_size(path: Path) -> tuple[int, int]:
             width, height = image.size
             orientation = image.getexif().get(0x0112, 1)
     except (UnidentifiedImageError, OSError) as error:
-        raise VideoError(f"Cannot read image '{path.name}' in '{path.parent.name}': {error}.") from None
+        raise _image_error(path, error) from None
     return (height, width) if orientation in _TRANSPOSED_ORIENTATIONS else (width, height)
 
 
@@ -79,9 +90,9 @@ class ImageFolderSource:
             is_image_folder=True,
         )
 
-    def timestamp(self, index: int) -> float:
-        """Seconds from the first frame to frame ``index``."""
-        return index / DEFAULT_FOLDER_FPS
+    def timestamps(self) -> np.ndarray:
+        """float64 [N]: seconds from the first frame, at a constant ``DEFAULT_FOLDER_FPS``."""
+        return np.arange(len(self.files), dtype=np.float64) / DEFAULT_FOLDER_FPS
 
     def read(self, index: int) -> np.ndarray:
         """Image ``index`` as C-contiguous uint8 [H, W, 3] RGB."""
@@ -91,7 +102,7 @@ class ImageFolderSource:
                 rgb = ImageOps.exif_transpose(image).convert("RGB")
                 array = np.asarray(rgb, dtype=np.uint8)
         except (UnidentifiedImageError, OSError) as error:
-            raise VideoError(f"Cannot read image '{path.name}' in '{self.path.name}': {error}.") from None
+            raise _image_error(path, error) from None
         if array.shape[:2] != (self.info.height, self.info.width):
             raise VideoError(f"Image '{path.name}' changed size since '{self.path.name}' was opened.")
         return np.ascontiguousarray(array)

@@ -19,11 +19,14 @@ class VideoInfo:
     frame_count:
         Number of frames, counted from the container's packets (not its header).
     fps:
-        Frames per second (the stream's average rate; 25 for image folders).
+        Frames per second: the stream's average rate when it matches the frames'
+        timestamps, else ``frame_count / duration`` (25 for image folders). With a
+        variable frame rate use the per-frame timestamps, not ``i / fps``.
     width, height:
         Size in pixels of the frames as returned, i.e. as displayed, after rotation.
     duration:
-        ``frame_count / fps`` in seconds.
+        Seconds from the first frame's timestamp to the end of the last frame (image
+        folders: ``frame_count / fps``).
     rotation:
         Clockwise rotation in degrees (0, 90, 180 or 270) applied to the stored frames
         so that they come out upright; 90 for a phone video shot in portrait. This is
@@ -33,6 +36,8 @@ class VideoInfo:
         Codec name (``"h264"``, ``"vp9"``, ...; ``"png"``/``"jpeg"`` for image folders).
     is_image_folder:
         True when the frames come from a folder of images.
+    variable_frame_rate:
+        True when the intervals between frames differ (by more than 10%).
     """
 
     path: Path
@@ -44,6 +49,7 @@ class VideoInfo:
     rotation: int
     codec: str
     is_image_folder: bool
+    variable_frame_rate: bool = False
 
 
 def normalize_rotation(degrees: float) -> int:

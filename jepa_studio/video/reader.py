@@ -11,7 +11,8 @@ import numpy as np
 
 from jepa_studio.errors import UsageError, VideoError
 from jepa_studio.video.decoder import PyAVSource
-from jepa_studio.video.frame_cache import LRUCache
+from jepa_studio.video.file_errors import os_error_message
+from jepa_studio.video.frame_cache import DEFAULT_FRAME_CACHE_MB, LRUCache, megabytes
 from jepa_studio.video.image_folder import ImageFolderSource
 from jepa_studio.video.info import VideoInfo
 
@@ -23,13 +24,14 @@ class _Source(Protocol):
 
     def iter_range(self, start: int, stop: int, step: int) -> Iterator[tuple[int, np.ndarray]]: ...
 
-    def timestamp(self, index: int) -> float: ...
+    def timestamps(self) -> np.ndarray: ...
 
     def close(self) -> None: ...
 
 
 class Video:
-    """Frames of a video by index, frame-accurate, with a bounded LRU frame cache.
+    """Frames of a video by index, frame-accurate, with an LRU frame cache bounded in frames
+    and in bytes.
 
     Use as a context manager or call :meth:`close`. Safe to share between threads: reads
     by index take one lock around decoding; :meth:`iter_frames` decodes on its own.
@@ -42,13 +44,19 @@ class Video:
         The file or folder opened.
     """
 
-    def __init__(self, source: _Source, cache_size: int = 64) -> None:
+    def __init__(self, source: _Source, cache_size: int = 64, cache_mb: float = DEFAULT_FRAME_CACHE_MB) -> None:
         if cache_size < 0:
             raise UsageError(f"cache_size must be >= 0, got {cache_size}")
+        try:
+            budget = megabytes(cache_mb)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         self._source = source
         self.info: VideoInfo = source.info
         self.path: Path = source.info.path
-        self._cache: LRUCache[int, np.ndarray] = LRUCache(cache_size)
+        self._cache: LRUCache[int, np.ndarray] = LRUCache(cache_size, max_bytes=budget)
+        self._timestamps = np.asarray(source.timestamps(), dtype=np.float64)
+        self._timestamps.flags.writeable = False
         self._lock = threading.RLock()
         self._closed = False
 
@@ -63,13 +71,26 @@ class Video:
         return self.info.fps
 
     @property
+    def duration(self) -> float:
+        """Seconds from the first frame's timestamp to the end of the last frame."""
+        return self.info.duration
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """float64 [N] (read-only): each frame's presentation time in seconds from the first
+        frame, from the file's timestamps, so true for variable frame rates too (where
+        ``i / fps`` is not)."""
+        return self._timestamps
+
+    @property
     def size(self) -> tuple[int, int]:
         """(width, height) of the frames as returned (after display rotation)."""
         return self.info.width, self.info.height
 
     @property
     def cache(self) -> LRUCache[int, np.ndarray]:
-        """The frame cache (read-only arrays keyed by frame index)."""
+        """The frame cache (read-only arrays keyed by frame index); ``cache.nbytes`` never
+        exceeds ``cache.max_bytes``."""
         return self._cache
 
     def __repr__(self) -> str:
@@ -136,8 +157,16 @@ class Video:
             return frame
 
     def timestamp(self, i: int) -> float:
-        """Presentation time of frame ``i`` in seconds from the first frame."""
-        return self._source.timestamp(self._normalize(i))
+        """Presentation time of frame ``i`` (negative counts from the end) in seconds from
+        the first frame: ``timestamps[i]``."""
+        return float(self._timestamps[self._normalize(i)])
+
+    def index_at(self, seconds: float) -> int:
+        """The frame shown at ``seconds`` from the first frame: the last one whose timestamp is
+        at or before it (0 before the start, the last frame after the end)."""
+        # a nanosecond of slack: a frame's own time, written in decimal, finds that frame
+        found = int(np.searchsorted(self._timestamps, float(seconds) + 1e-9, side="right")) - 1
+        return min(max(found, 0), len(self) - 1)
 
     def clip(self, start: int, count: int, stride: int = 1) -> np.ndarray:
         """Frames ``start, start + stride, ..., start + (count - 1) * stride``.
@@ -196,7 +225,7 @@ class Video:
         return self._source.iter_range(first, last, step)
 
 
-def open_video(path: str | os.PathLike, cache_size: int = 64) -> Video:
+def open_video(path: str | os.PathLike, cache_size: int = 64, cache_mb: float = DEFAULT_FRAME_CACHE_MB) -> Video:
     """Open a video file (mp4, mov, mkv, webm, avi, ...) or a folder of images.
 
     Parameters
@@ -205,6 +234,9 @@ def open_video(path: str | os.PathLike, cache_size: int = 64) -> Video:
         The file, or a folder of png/jpg images (all the same size), taken in natural order.
     cache_size:
         How many decoded frames to keep (least recently used are dropped); 0 disables.
+    cache_mb:
+        The most memory those frames may take, in MB (default
+        :data:`~jepa_studio.video.frame_cache.DEFAULT_FRAME_CACHE_MB`); a 4K frame is 24.9 MB.
 
     Raises
     ------
@@ -213,10 +245,14 @@ def open_video(path: str | os.PathLike, cache_size: int = 64) -> Video:
         names the file and says what went wrong.
     """
     p = Path(path).expanduser()
-    if not p.exists():
-        raise VideoError(f"No such file or folder: '{p}'.")
-    if p.is_dir():
-        return Video(ImageFolderSource(p), cache_size=cache_size)
-    if p.stat().st_size == 0:
+    try:
+        if not p.exists():
+            raise VideoError(f"No such file or folder: '{p}'.")
+        is_dir, size = p.is_dir(), p.stat().st_size
+    except OSError as error:  # e.g. a folder on the way that may not be searched
+        raise VideoError(os_error_message(p, error)) from None
+    if is_dir:
+        return Video(ImageFolderSource(p), cache_size=cache_size, cache_mb=cache_mb)
+    if size == 0:
         raise VideoError(f"'{p.name}' is empty (0 bytes); it holds no video.")
-    return Video(PyAVSource(p), cache_size=cache_size)
+    return Video(PyAVSource(p), cache_size=cache_size, cache_mb=cache_mb)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import av
 import av.error
@@ -15,6 +15,8 @@ from PIL import Image
 from jepa_studio.errors import UsageError, VideoError
 
 WRITABLE_SUFFIXES = (".mp4", ".gif", ".webm")
+# Time bases for frames with given timestamps: gif delays are in 1/100 s, webm in ms.
+_TIMESTAMP_BASES = {".mp4": Fraction(1, 90000), ".webm": Fraction(1, 1000), ".gif": Fraction(1, 100)}
 
 
 def _rate(fps: float) -> Fraction:
@@ -30,6 +32,25 @@ def _check_frame(frame: np.ndarray, k: int, size: tuple[int, int] | None) -> np.
     if size is not None and array.shape[:2] != size:
         raise UsageError(f"frame {k} is {array.shape[1]}x{array.shape[0]} but the first frame is {size[1]}x{size[0]}; all frames must share one size")
     return np.ascontiguousarray(array)
+
+
+def frame_ticks(timestamps: Sequence[float] | np.ndarray, time_base: Fraction) -> np.ndarray:
+    """Seconds at which frames are shown -> int64 [N] presentation times in ``time_base``
+    units, from 0 and strictly increasing (frames closer than one unit are pushed apart).
+
+    Raises
+    ------
+    UsageError
+        When the timestamps are not finite or not strictly increasing.
+    """
+    seconds = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+    if seconds.size == 0 or not np.all(np.isfinite(seconds)):
+        raise UsageError("timestamps must be finite numbers of seconds, one per frame")
+    if np.any(np.diff(seconds) <= 0):
+        raise UsageError("timestamps must increase from each frame to the next")
+    ticks = np.round((seconds - seconds[0]) / float(time_base)).astype(np.int64)
+    steps = np.arange(ticks.size, dtype=np.int64)
+    return steps + np.maximum.accumulate(ticks - steps)  # t'[k] = max(t[k], t'[k-1] + 1)
 
 
 def _pad_even(frame: np.ndarray) -> np.ndarray:
@@ -51,7 +72,14 @@ def _gif_frame(frame: np.ndarray) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray((indices, palette), format="pal8")
 
 
-def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, *, crf: int = 20) -> Path:
+def write_video(
+    path: str | os.PathLike,
+    frames: Iterable[np.ndarray],
+    fps: float,
+    *,
+    crf: int = 20,
+    timestamps: Sequence[float] | np.ndarray | None = None,
+) -> Path:
     """Encode ``frames`` into ``path``; the format follows the suffix.
 
     ``.mp4``: H.264 (libx264, yuv420p, ``crf``), odd sizes padded to even by repeating the
@@ -67,9 +95,14 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     frames:
         uint8 [H, W, 3] RGB frames, all the same size.
     fps:
-        Frames per second.
+        Frames per second (with ``timestamps``: the nominal rate written in the header).
     crf:
         Constant rate factor for mp4/webm (lower is better quality and bigger).
+    timestamps:
+        float [N], optional: the second at which each frame is shown (any origin; strictly
+        increasing), for a variable frame rate; the last frame lasts as long as the gap
+        before it. Export a range of a video at its own speed with
+        ``timestamps=video.timestamps[indices]``. Default: frame k at ``k / fps``.
 
     Returns
     -------
@@ -79,7 +112,8 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     Raises
     ------
     UsageError
-        Unknown suffix, no frames, frames of the wrong dtype/shape, bad fps.
+        Unknown suffix, no frames, frames of the wrong dtype/shape, bad fps, timestamps not
+        increasing or not one per frame.
     VideoError
         The file cannot be created or encoding fails.
     """
@@ -88,6 +122,11 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     if suffix not in WRITABLE_SUFFIXES:
         raise UsageError(f"cannot write '{out.name}': the suffix must be one of {', '.join(WRITABLE_SUFFIXES)}")
     rate = _rate(fps)
+    time_base = _TIMESTAMP_BASES[suffix] if timestamps is not None else 1 / rate
+    ticks = frame_ticks(timestamps, time_base) if timestamps is not None else None
+    if ticks is not None:  # each frame lasts until the next; the last as long as the one before
+        last = ticks[-1] - ticks[-2] if ticks.size > 1 else max(1, round(1 / (rate * time_base)))
+        durations = np.append(np.diff(ticks), last)
     if not out.parent.is_dir():
         raise VideoError(f"Cannot write '{out.name}': folder '{out.parent}' does not exist.")
     partial = _partial_path(out)
@@ -101,20 +140,27 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
         size: tuple[int, int] | None = None
         for k, frame in enumerate(frames):
             array = _check_frame(frame, k, size)
+            if ticks is not None and k >= ticks.size:
+                raise UsageError(f"more frames than the {ticks.size} timestamps given for '{out.name}'")
             if stream is None:
                 size = array.shape[:2]
                 stream = _add_stream(container, suffix, rate, array, crf)
+                stream.codec_context.time_base = time_base
             if suffix == ".gif":
                 av_frame = _gif_frame(array)
             else:
                 av_frame = av.VideoFrame.from_ndarray(_pad_even(array), format="rgb24")
-            av_frame.pts = k
-            av_frame.time_base = 1 / rate
+            av_frame.pts = k if ticks is None else int(ticks[k])
+            av_frame.time_base = time_base
+            if ticks is not None:
+                av_frame.duration = int(durations[k])
             for packet in stream.encode(av_frame):
                 container.mux(packet)
             written += 1
         if stream is None:
             raise UsageError(f"no frames to write to '{out.name}'")
+        if ticks is not None and written != ticks.size:
+            raise UsageError(f"{ticks.size} timestamps were given for the {written} frames of '{out.name}'")
         for packet in stream.encode():
             container.mux(packet)
         container.close()

@@ -44,6 +44,7 @@ def test_random_access_matches_sequential_decode(video_files: dict[str, Path], n
             assert read_code(frame) == i
             np.testing.assert_array_equal(frame, reference[i], err_msg=f"frame {i} of {name}")
         assert video._source.seeks > N_FRAMES // 2  # shuffled order really seeks
+        assert video._source.threaded  # an intact file keeps FFmpeg's frame threads
 
 
 def test_backward_and_repeated_reads(mp4_file: Path) -> None:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import av
 import numpy as np
@@ -45,9 +46,12 @@ def make_video(
     rotation_ccw: float | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
+    make_frame: Callable[[int, int, int], np.ndarray] = coded_frame,
+    container_options: dict[str, str] | None = None,
 ) -> Path:
-    """Encode ``n`` coded frames with PyAV. ``rotation_ccw`` sets the display matrix."""
-    with av.open(str(path), mode="w") as container:
+    """Encode ``n`` frames ``make_frame(i, width, height)`` (default :func:`coded_frame`) with
+    PyAV. ``rotation_ccw`` sets the display matrix."""
+    with av.open(str(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=FPS)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
@@ -56,7 +60,7 @@ def make_video(
         if rotation_ccw is not None:
             stream.set_display_rotation(rotation_ccw)
         for i in range(n):
-            frame = av.VideoFrame.from_ndarray(coded_frame(i, width, height), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(make_frame(i, width, height), format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
@@ -80,3 +84,26 @@ FORMATS = {
     "webm-vp9": ("webm", "libvpx-vp9", {"g": "5", "crf": "20", "b": "0"}),
     "mkv-vp8": ("mkv", "libvpx", {"g": "5", "crf": "10", "b": "1M"}),
 }
+
+
+def reference_decode(path: Path) -> list[np.ndarray | None]:
+    """Frame i of the file as plain sequential PyAV decoding with one thread gives it (what
+    ``ffmpeg`` does: packets the decoder rejects are skipped), None where no frame comes out.
+    Frame i is the one with the i-th smallest packet timestamp."""
+    frames: dict[int, np.ndarray] = {}
+    timestamps: set[int] = set()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        try:
+            for packet in container.demux(stream):
+                if packet.size and packet.pts is not None:
+                    timestamps.add(int(packet.pts))
+                try:
+                    decoded = packet.decode()
+                except av.error.FFmpegError:
+                    continue
+                frames.update((int(f.pts), f.to_ndarray(format="rgb24")) for f in decoded)
+        except av.error.FFmpegError:  # the demuxer stops at damaged data
+            pass
+    return [frames.get(ts) for ts in sorted(timestamps)]
