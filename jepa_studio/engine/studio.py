@@ -32,7 +32,7 @@ from ..encoders.base import Encoder, PatchFeatures
 from ..errors import Cancelled, JepaStudioError, VideoError
 from ..state.clip import ClipWindow
 from ..state.view import ViewSettings
-from ..video.frame_cache import LRUCache
+from ..video.frame_cache import DEFAULT_FRAME_CACHE_MB, LRUCache, megabytes
 from .. import maps
 from .feature_cache import FeatureCache, FeatureKey
 from .failures import describe_error
@@ -74,6 +74,8 @@ class StudioEngine:
     feature_cache:
         a :class:`~jepa_studio.engine.feature_cache.FeatureCache` (default: a new one,
         bounded at its default size in bytes).
+    frame_cache_size, frame_cache_mb, render_cache_size, render_cache_mb:
+        the most decoded frames and rendered clips kept, by count and by size.
     prefetch:
         compute the neighbouring clips' maps while the GPU lane is idle.
     """
@@ -87,14 +89,17 @@ class StudioEngine:
         feature_cache: Any = None,
         frame_cache_size: int = 96,
         render_cache_size: int = 1024,
+        frame_cache_mb: float = DEFAULT_FRAME_CACHE_MB,
+        render_cache_mb: float = 256.0,
         prefetch: bool = True,
     ) -> None:
         self._deliver = deliver
         self._open = video_opener
         self._load = encoder_loader
         self._features = feature_cache if feature_cache is not None else FeatureCache()
-        self._frames: LRUCache[tuple[str, int], np.ndarray] = LRUCache(frame_cache_size)
-        self._renders: LRUCache[tuple, RenderedClip] = LRUCache(render_cache_size)
+        # bounded in bytes as well as entries: a few seconds of 4K frames are gigabytes
+        self._frames: LRUCache[tuple[str, int], np.ndarray] = LRUCache(frame_cache_size, max_bytes=megabytes(frame_cache_mb))
+        self._renders: LRUCache[tuple, RenderedClip] = LRUCache(render_cache_size, max_bytes=megabytes(render_cache_mb))
         self._bases: LRUCache[tuple, Any] = LRUCache(BASIS_CACHE_SIZE)
         #: (name, resolved device, resolution) -> encoder; at most one instance per name
         self._encoders: dict[tuple[str, str, int | None], Encoder] = {}

@@ -415,6 +415,22 @@ def test_cached_frames_own_their_memory(small_video) -> None:
         engine.close()
 
 
+def test_frame_cache_is_bounded_by_bytes(small_video) -> None:
+    """Frames of a big video fill a byte budget long before the entry count."""
+    inbox = Inbox()
+    frame_mb = 64 * 96 * 3 / 2**20
+    engine = StudioEngine(inbox, prefetch=False, frame_cache_size=100, frame_cache_mb=4.5 * frame_mb)
+    try:
+        open_and_wait(engine, inbox, small_video)
+        for f in range(10):
+            engine.request_frame(f)
+            assert engine.wait_idle(TIMEOUT)
+        kept = [f for f in range(20) if engine.cached_frame(f) is not None]
+        assert kept == [6, 7, 8, 9]  # 4 frames fit in 4.5 frames' bytes
+    finally:
+        engine.close()
+
+
 # ---------------------------------------------------------------- 8. features cached on the CPU
 
 
