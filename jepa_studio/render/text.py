@@ -20,10 +20,34 @@ def font(size: int = 14) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
+#: what to write for a character the bundled font has no glyph for (others become "?")
+FALLBACKS = {"–": "-", "—": "-", "−": "-", "→": "->", "←": "<-", "×": "x", "≥": ">=", "≤": "<=",
+             "²": "^2", "μ": "u", "α": "alpha", "β": "beta", "✓": "v", "⌀": "diam."}
+
+
+@lru_cache(maxsize=4096)
+def _has_glyph(char: str) -> bool:
+    """Whether the bundled font draws ``char`` (not its box for a missing glyph)."""
+    if char.isspace() or char.isascii():
+        return True
+    f = font(14)
+    missing = f.getmask("\uffff")
+    mask = f.getmask(char)
+    return not (mask.size == missing.size and bytes(mask) == bytes(missing))
+
+
+def printable(text: str) -> str:
+    """``text`` with each character the bundled font lacks replaced by an ASCII stand-in
+    ("frames 12–13" -> "frames 12-13"), so exports never show a box for a missing glyph."""
+    if text.isascii():
+        return text
+    return "".join(c if _has_glyph(c) else FALLBACKS.get(c, "?") for c in text)
+
+
 def text_size(text: str, size: int = 14) -> tuple[int, int]:
     """(width, height) in pixels that ``text`` takes, one or more lines."""
     left, top, right, bottom = ImageDraw.Draw(Image.new("L", (1, 1))).multiline_textbbox(
-        (0, 0), text, font=font(size), spacing=3
+        (0, 0), printable(text), font=font(size), spacing=3
     )
     return int(right - min(left, 0)), int(bottom - min(top, 0))
 
@@ -48,7 +72,7 @@ def draw_text(
     if background is not None:
         w, h = text_size(text, size)
         draw.rectangle((x - padding, y - padding, x + w + padding, y + h + padding), fill=background)
-    draw.multiline_text((x, y), text, fill=color, font=font(size), spacing=3)
+    draw.multiline_text((x, y), printable(text), fill=color, font=font(size), spacing=3)
     return np.asarray(canvas).copy()
 
 

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .text import font
+from .text import font, printable
 
 #: one colour per tracked point (cycled): bright, distinct on natural images
 POINT_COLOURS: tuple[tuple[int, int, int], ...] = (
@@ -121,11 +121,11 @@ def draw_legend(
     draw = ImageDraw.Draw(canvas)
     f = font(size)
     line = size + 4
-    width = max(int(draw.textlength(str(name), font=f)) for name in names) + line + 10
+    width = max(int(draw.textlength(printable(str(name)), font=f)) for name in names) + line + 10
     draw.rectangle([2, 2, 2 + width, 6 + line * len(names)], fill=(0, 0, 0))
     for i, name in enumerate(names):
         colour = colours[i] if colours is not None else point_colour(i)
         y = 5 + i * line
         draw.ellipse([7, y + 2, 7 + size - 3, y + size - 1], fill=colour)
-        draw.text((7 + line, y), str(name), fill=(235, 235, 235), font=f)
+        draw.text((7 + line, y), printable(str(name)), fill=(235, 235, 235), font=f)
     return np.asarray(canvas).copy()

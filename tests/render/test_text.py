@@ -1,0 +1,21 @@
+"""Text in exports: characters the bundled font lacks are written in ASCII, never as boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jepa_studio.render.text import draw_text, printable, text_size
+
+
+def test_missing_glyphs_get_ascii_stand_ins() -> None:
+    assert printable("frames 12–13 · step → next") == "frames 12-13 · step -> next"  # "·" is in the font
+    assert printable("plain ascii") == "plain ascii"
+    assert printable("\u4e2d") == "?"  # no glyph, no stand-in
+
+
+def test_drawn_text_matches_its_stand_in() -> None:
+    canvas = np.zeros((30, 200, 3), np.uint8)
+    dash = draw_text(canvas, "frames 12–13", (2, 2))
+    hyphen = draw_text(canvas, "frames 12-13", (2, 2))
+    np.testing.assert_array_equal(dash, hyphen)  # not the missing-glyph box
+    assert text_size("12–13") == text_size("12-13")
