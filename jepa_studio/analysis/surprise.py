@@ -38,6 +38,7 @@ from ..encoders.predictor import has_predictor
 from ..errors import Cancelled, UsageError
 from .clip_stream import check_selection, encoding_window, iter_selected
 from .maps import layer_norm_tokens
+from ..video.timing import frame_times
 
 PREDICTOR = "predictor"
 COPY = "copy"
@@ -72,6 +73,8 @@ class SurpriseCurve:
     k: steps predicted at once; context: steps of context.
     fps: frames per second of the source (0 when unknown).
     crop_box, patch_size: where the patch maps lie on the source frame.
+    step_times: float64 [S], the source's timestamp of each step's first frame in seconds
+        (None for a source without timestamps: then ``frame / fps``).
     """
 
     method: str
@@ -87,6 +90,7 @@ class SurpriseCurve:
     fps: float
     crop_box: tuple[int, int, int, int]
     patch_size: int
+    step_times: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -100,8 +104,16 @@ class SurpriseCurve:
 
     @property
     def seconds(self) -> np.ndarray:
-        """float64 [S]: the time of each step's first frame (frame indices when fps is unknown)."""
+        """float64 [S]: the time of each step's first frame in seconds (frame indices when the
+        source has neither timestamps nor a frame rate)."""
+        if self.step_times is not None:
+            return np.asarray(self.step_times, dtype=np.float64)
         return self.frames / self.fps if self.fps > 0 else self.frames.astype(np.float64)
+
+    @property
+    def timed(self) -> bool:
+        """Whether :attr:`seconds` are seconds (not frame indices)."""
+        return self.step_times is not None or self.fps > 0
 
     def step_of_frame(self, frame: int) -> int | None:
         """The step covering source ``frame``, or None."""
@@ -388,7 +400,15 @@ def _curve(
         fps=float(getattr(source, "fps", 0.0) or 0.0),
         crop_box=tuple(int(v) for v in crop_box),  # type: ignore[arg-type]
         patch_size=int(patch_size),
+        step_times=_step_times(source, frames, tub),
     )
+
+
+def _step_times(source: Any, frames: Sequence[int], tubelet: int) -> np.ndarray | None:
+    """float64 [S]: the timestamp of each step's first frame, or None without timestamps."""
+    if getattr(source, "timestamps", None) is None:
+        return None
+    return frame_times(source, [group[0] for group in group_frame_indices(frames, tubelet)])
 
 
 def surprise_curve(

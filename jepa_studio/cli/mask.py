@@ -20,6 +20,7 @@ from pathlib import Path
 from ..export.masked import MaskSettings, mask_comparison_frames, mask_comparison_image
 from .common import add_device_argument, parse_encoder_list, progress_bar
 from ..video.ranges import parse_frame_range
+from ..video.timing import video_timing
 
 MAX_CLIP = 64
 
@@ -82,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
                 save_image(out, image)
             else:
                 window = max(2, args.window - args.window % 2)
-                step = frames[1] - frames[0] if len(frames) > 1 else 1
-                fps = (video.fps or 24.0) / max(1, step)
-                write_video(out, mask_comparison_frames(video, encoders, frames, settings, window, progress), fps)
+                fps, times = video_timing(video, frames)
+                clip = mask_comparison_frames(video, encoders, frames, settings, window, progress)
+                write_video(out, clip, fps, timestamps=times)
     print(out, file=sys.stdout)
     return 0
 

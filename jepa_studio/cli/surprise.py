@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print(curve.title)
     for s in curve.peaks(3):
         f = curve.frame_indices[s][0]
-        when = f" ({f / curve.fps:.2f}s)" if curve.fps else ""
+        when = f" ({curve.seconds[s]:.2f}s)" if curve.timed else ""
         print(f"peak at frame {f}{when}: 1 - cos {curve.cosine[s]:.4f}, L1 {curve.l1[s]:.4f}, "
               f"pixel difference {curve.pixel_difference[s]:.4f}")
     print(out, file=sys.stdout)

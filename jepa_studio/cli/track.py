@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import UsageError
 from .common import add_device_argument, parse_encoder_list, progress_bar
 from ..video.ranges import parse_frame_range
+from ..video.timing import video_timing
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -146,9 +147,10 @@ def run(args: argparse.Namespace) -> int:
         )
         save_image(out / "trails.png", trails_image(video, frames, rows, truth, title=title))
         if args.write_video:
-            fps = (video.fps or 24.0) / step
+            fps, times = video_timing(video, frames)
             with progress_bar("trails video") as progress:
-                write_video(out / "trails.mp4", trails_video_frames(video, frames, rows, truth, progress=progress), fps)
+                trails = trails_video_frames(video, frames, rows, truth, progress=progress)
+                write_video(out / "trails.mp4", trails, fps, timestamps=times)
     if truth is not None:
         (out / "table.md").write_text(scores_table([r.scores for r in rows], markdown=True))
         print(scores_table([r.scores for r in rows], markdown=False), end="")

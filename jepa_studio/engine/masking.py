@@ -33,6 +33,7 @@ from ..analysis.masking import TokenGrid
 from ..errors import Cancelled, UsageError, VideoError
 from ..state.requests import MaskRequest
 from ..video.frame_cache import LRUCache
+from ..video.timing import video_timing
 from .lane import CancelToken
 from .messages import Progress
 
@@ -179,9 +180,9 @@ class MaskingEngine:
                 save_image(out, image)
             else:
                 window = max(2, len(frames) + len(frames) % 2)
-                step = frames[1] - frames[0] if len(frames) > 1 else 1
-                fps = (getattr(video, "fps", 0.0) or 24.0) / max(1, step)
-                write_video(out, mask_comparison_frames(video, [encoder], frames, settings, window, progress, cancel=cancel), fps)
+                fps, times = video_timing(video, frames)
+                clip = mask_comparison_frames(video, [encoder], frames, settings, window, progress, cancel=cancel)
+                write_video(out, clip, fps, timestamps=times)
             return out
 
         return self.engine.run_task(f"exporting {out.name}", fn)

@@ -27,6 +27,8 @@ class VideoOpened:
     fps: float
     size: tuple[int, int]  # (width, height)
     video_key: str = ""
+    #: float64 [n_frames]: each frame's presentation time in seconds from the first frame
+    timestamps: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

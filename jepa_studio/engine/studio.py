@@ -205,7 +205,8 @@ class StudioEngine:
                 # The GPU lane may still be reading the old video: close it after its queue.
                 self._gpu.submit_task(lambda _t: self._io.submit_task(lambda _u: old.close()))
             width, height = video.size
-            self._deliver(VideoOpened(request, path, len(video), float(video.fps), (int(width), int(height)), key))
+            stamps = getattr(video, "timestamps", None)
+            self._deliver(VideoOpened(request, path, len(video), float(video.fps), (int(width), int(height)), key, stamps))
 
         self._io.submit_task(job)
         return request

@@ -20,6 +20,7 @@ from ..errors import Cancelled, UsageError
 from ..maps.pca import n_components_for
 from ..render.grid import LABEL_COLOR, WARN_COLOR, cell_size_for, labelled_grid, place_map, resize
 from ..video import Video, save_image, write_video
+from ..video.timing import frame_label, video_timing
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 #: the most frames (columns) one comparison image holds: it is one clip in memory and a PNG
@@ -153,8 +154,7 @@ def comparison_image(
         colors.append(LABEL_COLOR if features.pretrained else WARN_COLOR)
     if progress:
         progress(total, total)
-    fps = video.fps or 1.0
-    header = [f"frame {f}  {f / fps:.2f}s" for f in frames]
+    header = [frame_label(video, f) for f in frames]
     name = Path(video.path).name
     step = frames[1] - frames[0] if len(frames) > 1 else 1
     title = (
@@ -202,7 +202,7 @@ def comparison_video_frames(
             per_encoder.append((features, view.rgb(features, bases[k])))
         for i, f in enumerate(chunk):
             cells = [resize(clip[i], cell)]
-            labels = [f"frame {f}  {f / (video.fps or 1.0):.2f}s"]
+            labels = [frame_label(video, f)]
             for features, rgb in per_encoder:
                 t = features.time_step_of_frame(f)
                 cells.append(place_map(rgb[t], clip.shape[1:3], features.crop_box, cell))
@@ -243,8 +243,9 @@ def export_comparison(
     if suffix in IMAGE_SUFFIXES:
         image = comparison_image(video, encoders, frames, view, progress=progress, cancel=cancel, layers=layers)
         return save_image(out, image)
-    fps = (video.fps or 24.0) / max(1, _step_of(frames))
-    return write_video(out, comparison_video_frames(video, encoders, frames, view, progress=progress, cancel=cancel), fps)
+    fps, times = video_timing(video, frames)
+    clip = comparison_video_frames(video, encoders, frames, view, progress=progress, cancel=cancel)
+    return write_video(out, clip, fps, timestamps=times)
 
 
 def _layers_of(encoder: Encoder, layers: Sequence[Layer] | None) -> list[Layer | None]:

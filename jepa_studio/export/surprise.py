@@ -80,7 +80,8 @@ def peaks_image(source: Any, curve: SurpriseCurve, n: int = 4, cell_width: int =
         frames_row.append(resize(image, cell))
         rgb = apply_colormap(curve.patch[s], vmin=0.0, vmax=vmax, name=SURPRISE_COLORMAP)
         maps_row.append(place_map(rgb, (h, w), curve.crop_box, cell))
-        header.append(f"frame {f}" + (f"  {f / curve.fps:.2f}s" if curve.fps else "") + f"  ({curve.cosine[s]:.3f})")
+        when = f"  {curve.seconds[s]:.2f}s" if curve.timed else ""
+        header.append(f"frame {f}{when}  ({curve.cosine[s]:.3f})")
     rows = [("frame", frames_row), (f"1 - cos per patch\n(0 to {vmax:.2f})", maps_row)]
     return labelled_grid(rows, header, title=f"Highest surprise peaks: {curve.title}")
 
@@ -93,7 +94,7 @@ def surprise_plot(curve: "SurpriseCurve", width: int = 960) -> np.ndarray:
     from ..world.report import PALETTE, Series, line_chart
 
     xs = curve.seconds.tolist()
-    unit = "time (s)" if curve.fps > 0 else "frame"
+    unit = "time (s)" if curve.timed else "frame"
     panels = [
         ("1 - cosine", curve.cosine, PALETTE[0], f"Surprise of {curve.title}"),
         ("L1", curve.l1, PALETTE[1], "Surprise: L1 distance of the predictions (mean over D)"),

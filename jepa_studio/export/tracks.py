@@ -15,6 +15,7 @@ from ..render.trails import draw_legend, draw_tracks
 from ..analysis.clip_stream import iter_selected
 from ..analysis.tap_metrics import TapScores, TrackTruth
 from ..analysis.tracking import Tracks
+from ..video.timing import frame_label
 
 Progress = Callable[[int, int], None]
 
@@ -113,8 +114,7 @@ def trails_image(
         grid_rows.append((row.full_label, cells))
         captions.append(caps)
         colours.append(LABEL_COLOR if row.tracks.pretrained else WARN_COLOR)
-    fps = float(getattr(source, "fps", 0.0) or 0.0)
-    header = [f"frame {f}" + (f"  {f / fps:.2f}s" if fps else "") for f in picks]
+    header = [frame_label(source, f) for f in picks]
     return labelled_grid(grid_rows, header, captions, title=title or None, row_label_colors=colours)
 
 

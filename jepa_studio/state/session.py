@@ -8,10 +8,13 @@ Names emitted: ``"video"``, ``"playhead"``, ``"clip"``, ``"encoders"``, ``"view"
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..video.timing import FALLBACK_FPS, frame_time, is_variable_rate
 from .clip import ClipWindow
 from .events import Observable
 from .view import Reading, ViewSettings
@@ -19,12 +22,41 @@ from .view import Reading, ViewSettings
 
 @dataclass(frozen=True)
 class VideoMeta:
-    """What the session needs to know about the open video."""
+    """What the session needs to know about the open video.
+
+    ``timestamps``: float64 [n_frames], each frame's presentation time in seconds from the
+    first frame (None: frame / fps), so a variable frame rate is labelled and paced as recorded.
+    """
 
     path: Path
     n_frames: int
     fps: float
     size: tuple[int, int]  # (width, height)
+    timestamps: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def time_of(self, frame: int) -> float:
+        """Seconds from the first frame at which ``frame`` is shown."""
+        return frame_time(self, frame)
+
+    @property
+    def variable_rate(self) -> bool:
+        """Whether the gaps between frames differ by more than 10% (a variable frame rate)."""
+        return is_variable_rate(self.timestamps)
+
+    def frame_at(self, seconds: float) -> int:
+        """The frame shown at ``seconds`` (the last one that starts at or before it)."""
+        if self.timestamps is None or len(self.timestamps) == 0:
+            return min(max(0, int(seconds * (self.fps if self.fps > 0 else FALLBACK_FPS) + 1e-9)), max(0, self.n_frames - 1))
+        found = int(np.searchsorted(self.timestamps, seconds + 1e-9, side="right")) - 1
+        return min(max(found, 0), self.n_frames - 1)
+
+    def gap_after(self, frame: int) -> float:
+        """Seconds that ``frame`` stays on screen at normal speed (until the next frame)."""
+        if self.timestamps is not None and 0 <= frame < len(self.timestamps) - 1:
+            gap = float(self.timestamps[frame + 1] - self.timestamps[frame])
+            if gap > 0:
+                return gap
+        return 1.0 / (self.fps if self.fps > 0 else FALLBACK_FPS)
 
 
 class Session(Observable):
@@ -77,9 +109,8 @@ class Session(Observable):
         return self.set_playhead(self.playhead + delta)
 
     def time_of(self, frame: int) -> float:
-        """Seconds from the start at ``frame``."""
-        fps = self.video.fps if self.video is not None and self.video.fps > 0 else 1.0
-        return frame / fps
+        """Seconds from the first frame at which ``frame`` is shown (0 without a video)."""
+        return 0.0 if self.video is None else self.video.time_of(frame)
 
     def clip_frames(self) -> tuple[int, ...]:
         """Source frames of the clip around the playhead."""

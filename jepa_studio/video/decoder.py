@@ -46,14 +46,13 @@ from jepa_studio.errors import VideoError
 from jepa_studio.video.file_errors import describe_error, os_error_message
 from jepa_studio.video.frame_index import FrameIndex, build_frame_index
 from jepa_studio.video.info import VideoInfo, apply_rotation, normalize_rotation
+from jepa_studio.video.timing import is_variable_rate
 
 log = logging.getLogger(__name__)
 
 # How many keyframes further back a read retries when a seek lands after its target.
 _SEEK_RETRIES = 2
 _NO_TS = -(2**62)
-# A constant frame rate allows this relative spread of the intervals between frames.
-_CFR_TOLERANCE = 0.1
 
 __all__ = ["FrameIndex", "PyAVSource", "build_frame_index", "open_container"]
 
@@ -386,8 +385,7 @@ class PyAVSource:
             fps = 25.0
         if duration <= 0:
             duration = count / fps
-        intervals = np.diff(index.pts)
-        variable = bool(intervals.size > 1 and np.ptp(intervals) > _CFR_TOLERANCE * np.median(intervals))
+        variable = is_variable_rate(index.pts)
         width, height = first.width, first.height
         if self.rotation in (90, 270):
             width, height = height, width

@@ -15,6 +15,7 @@ from jepa_studio.engine.messages import PaneImage
 from jepa_studio.export import PcaView, export_comparison
 from jepa_studio.ui.viewer.export_dialog import ExportRange, ExportRangeDialog, describe
 from jepa_studio.engine.messages import TaskDone
+from jepa_studio.state.session import VideoMeta
 from jepa_studio.ui.shell.labels import short_label
 from jepa_studio.ui.shell.panes import Pane, PaneGrid, choose_columns
 from jepa_studio.ui.viewer.panes import EncoderPane
@@ -139,7 +140,8 @@ def test_export_range_outside_the_video_says_so(qtbot, make_window, videos, tmp_
 
 
 def test_export_range_dialog_reads_its_fields(qtbot, tmp_path: Path) -> None:
-    dialog = ExportRangeDialog(ExportRange(0, 16, 1, tmp_path / "a.mp4"), n_frames=240, fps=24.0)
+    meta = VideoMeta(tmp_path / "v.mp4", 240, 24.0, (64, 48))
+    dialog = ExportRangeDialog(ExportRange(0, 16, 1, tmp_path / "a.mp4"), meta)
     qtbot.addWidget(dialog)
     dialog.start.setValue(8)
     dialog.stop.setValue(40)
@@ -152,7 +154,13 @@ def test_export_range_dialog_reads_its_fields(qtbot, tmp_path: Path) -> None:
     assert not export.isEnabled() and dialog.hint.text().startswith("choose a .mp4")
     dialog.path.setText(str(tmp_path / "grid.gif"))
     assert export.isEnabled()
-    assert describe(ExportRange(0, 32, 2, Path("g.png")), 24.0).startswith("16 frames → one image")
+    assert describe(ExportRange(0, 32, 2, Path("g.png")), meta).startswith("16 frames → one image")
+    # a variable frame rate: 10 frames 40 ms apart, then 10 frames 1 s apart
+    stamps = np.concatenate([np.arange(10) * 0.04, 0.36 + np.arange(1, 11) * 1.0])
+    vfr = VideoMeta(tmp_path / "vfr.mkv", 20, 25.0, (64, 48), stamps)
+    assert describe(ExportRange(0, 20, 1, Path("v.mp4")), vfr) == (
+        "20 frames → a mp4 video, 11.4 s at the video's own variable rate (~25 fps)"  # not 20 / 25 = 0.8 s
+    )
 
 
 def test_status_wording_after_background_tasks() -> None:

@@ -86,3 +86,16 @@ def test_timestamps_must_fit_the_frames(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="more frames than the 2 timestamps"):
         write_video(tmp_path / "short.mp4", frames, fps=10, timestamps=[0.0, 0.1])
     assert not list(tmp_path.iterdir())  # nothing left behind
+
+
+def test_a_comparison_video_of_a_vfr_file_plays_at_its_pace(vfr_file: Path, tmp_path: Path) -> None:
+    from jepa_studio.export.comparison import export_comparison
+
+    chosen = list(range(4, 22, 3))  # 40 ms apart, then 250 ms apart
+    with open_video(vfr_file) as source:
+        times = source.timestamps[chosen]
+        out = export_comparison(source, ["pixels"], chosen, tmp_path / "cmp.mp4")
+    with open_video(out) as video:
+        assert len(video) == len(chosen)
+        np.testing.assert_allclose(video.timestamps, times - times[0], atol=1e-3)  # not k / fps
+        assert video.info.variable_frame_rate

@@ -6,6 +6,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ...state.session import VideoMeta
 from . import theme
 
 
@@ -30,7 +31,7 @@ class Timeline(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.n_frames = 0
-        self.fps = 1.0
+        self.video: VideoMeta | None = None
         self.playhead = 0
         self.clip_frames: tuple[int, ...] = ()
         self.setMinimumHeight(54)
@@ -42,8 +43,10 @@ class Timeline(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(600, 54)
 
-    def set_video(self, n_frames: int, fps: float) -> None:
-        self.n_frames, self.fps = int(n_frames), float(fps) if fps > 0 else 1.0
+    def set_video(self, video: VideoMeta | None) -> None:
+        """Show ``video`` (its frame count and the time of each frame)."""
+        self.video = video
+        self.n_frames = 0 if video is None else int(video.n_frames)
         self.update()
 
     def set_playhead(self, frame: int, clip_frames: tuple[int, ...]) -> None:
@@ -55,10 +58,8 @@ class Timeline(QWidget):
         if self.n_frames == 0:
             return "no video"
         last = self.n_frames - 1
-        return (
-            f"frame {self.playhead} / {last}  ·  {format_time(self.playhead / self.fps)}"
-            f" / {format_time(last / self.fps)}"
-        )
+        time_of = self.video.time_of if self.video is not None else float
+        return f"frame {self.playhead} / {last}  ·  {format_time(time_of(self.playhead))} / {format_time(time_of(last))}"
 
     # -- geometry -------------------------------------------------------------------------
     def _track(self) -> QRectF:
@@ -118,13 +119,14 @@ class Timeline(QWidget):
                     for f in self.clip_frames:
                         x = self.x_of(f)
                         p.drawLine(int(x), int(track.bottom() + 3), int(x), int(track.bottom() + 7))
-            # second ticks
+            # second ticks, at the frame shown at each second (uneven for a variable frame rate)
             p.setPen(QPen(QColor(theme.MUTED), 1))
-            seconds = int((self.n_frames - 1) / self.fps)
-            every = max(1, seconds // 20)
-            for s in range(0, seconds + 1, every):
-                x = self.x_of(s * self.fps)
-                p.drawLine(int(x), int(track.top()), int(x), int(track.top() + 3))
+            if self.video is not None:
+                seconds = int(self.video.time_of(self.n_frames - 1))
+                every = max(1, seconds // 20)
+                for s in range(0, seconds + 1, every):
+                    x = self.x_of(self.video.frame_at(s))
+                    p.drawLine(int(x), int(track.top()), int(x), int(track.top() + 3))
             x = self.x_of(self.playhead)
             p.setPen(QPen(QColor("#ffffff"), 2))
             p.drawLine(int(x), int(track.top() - 6), int(x), int(track.bottom() + 6))

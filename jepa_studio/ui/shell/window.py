@@ -364,7 +364,7 @@ class MainWindow(QMainWindow):
         elif name == "video":
             meta: VideoMeta | None = value  # type: ignore[assignment]
             if meta is not None:
-                self.timeline.set_video(meta.n_frames, meta.fps)
+                self.timeline.set_video(meta)
                 self.setWindowTitle(f"{meta.path.name} — JEPA Studio")
                 self._update_play_interval()
         elif name == "encoders":
@@ -389,8 +389,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_playhead(frame, self.session.clip_frames())
         if self.session.video is None:
             return
-        fps = self.session.video.fps or 0.0
-        self.frame_pane.set_title("Frame", f"frame {frame}" + (f" · {frame / fps:.2f} s" if fps else ""))
+        self.frame_pane.set_title("Frame", f"frame {frame} · {self.session.time_of(frame):.2f} s")
         image = self.engine.request_frame(frame)
         if image is not None:
             self._set_frame(image)
@@ -434,7 +433,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent_menu()
         self.stop()
         self._video_key = message.video_key
-        self.session.set_video(VideoMeta(message.path, message.n_frames, message.fps, message.size))
+        self.session.set_video(VideoMeta(message.path, message.n_frames, message.fps, message.size, message.timestamps))
         self.grid.fit(message.size)
 
     def cancel_work(self) -> None:
@@ -509,9 +508,12 @@ class MainWindow(QMainWindow):
         return self._play_timer.isActive()
 
     def _update_play_interval(self) -> None:
-        fps = self.session.video.fps if self.session.video else 25.0
+        """Show the playhead's frame as long as the video does (its own gap to the next frame,
+        so a variable frame rate plays at its recorded pace), divided by the speed."""
+        video = self.session.video
+        gap = video.gap_after(self.session.playhead) if video is not None else 1 / 25.0
         speed = float(self.speed.currentData() or 1.0)
-        self._play_timer.setInterval(max(1, int(round(1000.0 / (fps * speed)))))
+        self._play_timer.setInterval(max(1, int(round(1000.0 * gap / speed))))
 
     def _on_play_tick(self) -> None:
         if self.session.playhead >= self.session.n_frames - 1:
@@ -521,6 +523,7 @@ class MainWindow(QMainWindow):
                 self.stop()
             return
         self.session.step(1)
+        self._update_play_interval()
 
     # -- persistence ----------------------------------------------------------------------
     def _restore_window(self) -> None:

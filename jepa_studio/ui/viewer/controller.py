@@ -257,7 +257,7 @@ class ViewerFeature(QObject):
 
     def _ask_export_range(self, defaults: ExportRange) -> ExportRange | None:
         meta = self.session.video
-        return ask_export_range(self.host.widget, defaults, meta.n_frames if meta else 0, meta.fps if meta else 0.0)
+        return ask_export_range(self.host.widget, defaults, meta) if meta is not None else None
 
     def export_view(self, path: Path | None = None) -> int | None:
         """Ctrl+E: every pane as it is on screen, as an image (.png, .jpg) or, over the clip

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from ...export import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from ...export.comparison import MAX_IMAGE_FRAMES
+from ...state.session import VideoMeta
+from ...video.timing import span_seconds, video_timing
 
 EXPORT_FILTER = "MP4 video (*.mp4);;GIF (*.gif);;WebM video (*.webm);;PNG image (*.png);;JPEG image (*.jpg)"
 
@@ -67,8 +69,9 @@ def problem(choice: ExportRange | None) -> str:
     return ""
 
 
-def describe(choice: ExportRange, fps: float) -> str:
-    """One line saying what the export will hold (for the dialog's hint)."""
+def describe(choice: ExportRange, video: VideoMeta) -> str:
+    """One line saying what the export will hold (for the dialog's hint); a video lasts as
+    long as its frames do in ``video`` (their timestamps, so a variable frame rate too)."""
     n = len(choice.frames)
     if n == 0:
         return "the range selects no frame"
@@ -77,18 +80,21 @@ def describe(choice: ExportRange, fps: float) -> str:
         text = f"{n} frames → one image, a column per frame"
         return text + (" (wide: a larger step gives fewer columns)" if n > 12 else "")
     if suffix in VIDEO_SUFFIXES:
-        rate = (fps or 24.0) / max(1, choice.step)
-        return f"{n} frames → a {suffix[1:]} video, {n / rate:.1f} s at {rate:g} fps"
+        frames = list(choice.frames)
+        rate, times = video_timing(video, frames)
+        pace = f"at {rate:g} fps" if times is None or not video.variable_rate else f"at the video's own variable rate (~{rate:g} fps)"
+        return f"{n} frames → a {suffix[1:]} video, {span_seconds(video, frames):.1f} s {pace}"
     return "choose a .mp4, .gif, .webm, .png or .jpg file"
 
 
 class ExportRangeDialog(QDialog):
     """A small dialog returning an :class:`ExportRange` (see :meth:`choice`)."""
 
-    def __init__(self, defaults: ExportRange, n_frames: int, fps: float, parent: QWidget | None = None) -> None:
+    def __init__(self, defaults: ExportRange, video: VideoMeta, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export range")
-        self.fps = fps
+        self.video = video
+        n_frames = video.n_frames
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.start, self.stop, self.step = QSpinBox(), QSpinBox(), QSpinBox()
@@ -139,7 +145,7 @@ class ExportRangeDialog(QDialog):
     def _update_hint(self) -> None:
         choice = self.choice()
         why = problem(choice)
-        self.hint.setText(why or describe(choice, self.fps))  # type: ignore[arg-type]
+        self.hint.setText(why or describe(choice, self.video))  # type: ignore[arg-type]
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not why)
 
     def _browse(self) -> None:
@@ -148,9 +154,9 @@ class ExportRangeDialog(QDialog):
             self.path.setText(path)
 
 
-def ask_export_range(parent: QWidget, defaults: ExportRange, n_frames: int, fps: float) -> ExportRange | None:
+def ask_export_range(parent: QWidget, defaults: ExportRange, video: VideoMeta) -> ExportRange | None:
     """Show the dialog; the user's choice, or None when cancelled."""
-    dialog = ExportRangeDialog(defaults, n_frames, fps, parent)
+    dialog = ExportRangeDialog(defaults, video, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return dialog.choice()

@@ -18,6 +18,7 @@ from ... import maps
 from ...errors import Cancelled, UsageError
 from ...export import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from ...render.view import compose_view
+from ...video.timing import video_timing
 from ..shell.host import WindowHost
 
 
@@ -63,8 +64,7 @@ class ViewExporter:
         left_out = [pane for pane, source in sources if source is None]
         cell_sources = [source for _, source in sources if source is not None]
         frames = list(self.host.session.clip_frames())
-        step = frames[1] - frames[0] if len(frames) > 1 else 1
-        fps = (video.fps or 24.0) / max(1, step)
+        fps, times = video_timing(video, frames)
         if left_out:
             names = ", ".join(p.key for p in left_out)
             self.host.show_status(f"the video export leaves out the panes that show only the playhead: {names}", 8000)
@@ -78,9 +78,9 @@ class ViewExporter:
                         raise Cancelled("export cancelled")
                     image = engine.clip_pixels([frame])[0]
                     cells = [source(frame, image) for source in cell_sources]
-                    yield compose_view(cells, size, min(columns, len(cells)), self.CELL_WIDTH, f"{video.path.name} · frame {frame}")
+                    yield compose_view(cells, size, min(columns, len(cells)), self.CELL_WIDTH, f"{video.path.name} · frame {frame} · {video.time_of(frame):.2f} s")
                     progress(i + 1, len(frames))
 
-            return write_video(out, images(), fps)
+            return write_video(out, images(), fps, timestamps=times)
 
         return engine.run_task(f"exporting {out.name}", write_video_frames)
