@@ -34,7 +34,10 @@ class TrainSettings:
 
     steps: total optimiser steps; batch_size; lr: peak AdamW learning rate (linear warm-up over
     ``warmup`` steps, cosine decay to 10%); weight_decay; seed; checkpoint_every: steps
-    between checkpoints; val_every: steps between held-out evaluations; device.
+    between checkpoints; val_every: steps between held-out evaluations; device;
+    unroll: the transition model's loss covers rollouts of this many steps (1: teacher
+    forcing only); noise: the std of Gaussian noise added to the decoder's (normalised)
+    input latents, so it also decodes imperfect predictions.
     """
 
     steps: int = 400
@@ -46,6 +49,8 @@ class TrainSettings:
     checkpoint_every: int = 100
     val_every: int = 50
     device: str = "cpu"
+    unroll: int = 1
+    noise: float = 0.0
 
     def lr_at(self, step: int) -> float:
         warm = min(1.0, (step + 1) / max(1, self.warmup))
@@ -144,6 +149,8 @@ def train_decoder(
 
     def batch_loss(gen: torch.Generator) -> torch.Tensor:
         z, x = gather([train[j] for j in _pick(gen, len(train), settings.batch_size)])
+        if settings.noise > 0:
+            z = z + settings.noise * torch.randn(z.shape, generator=gen).to(z)
         return F.mse_loss(world.decoder(z), x)
 
     @torch.no_grad()
@@ -201,17 +208,22 @@ def train_transition(
     cancel: threading.Event | None = None,
     checkpoint: str | Path | None = None,
 ) -> PartState:
-    """Train ``world.transition`` teacher-forced one step ahead (MSE on normalised latents).
+    """Train ``world.transition`` (MSE on normalised latents): teacher-forced one step ahead,
+    and on its own rollouts when ``settings.unroll > 1``.
 
-    Windows of ``history + 1`` steps ``world.frameskip`` apart, wholly in the training part;
-    positions ``0..H-1`` are inputs, ``1..H`` targets. The held-out loss is the one-step MSE
-    at the last position (full history) of windows whose target is held out.
+    Windows of ``history + unroll`` steps ``world.frameskip`` apart, wholly in the training
+    part; positions ``0..H-1`` are inputs and ``1..H`` targets (teacher forcing), then the
+    model's prediction is fed back ``unroll - 1`` times (gradients flow through it) and
+    each rolled-out step is compared with the true one; the loss averages the ``unroll``
+    terms. The held-out loss is the one-step MSE at the last position (full history) of
+    windows whose target is held out.
     """
     model = world.transition
     if model is None:
         raise ValueError("this world model has no transition model")
     h, f = model.config.history, world.frameskip
-    train = transition_windows(sequences, h + 1, f, held_out=False)
+    u = max(1, int(settings.unroll))
+    train = transition_windows(sequences, h + u, f, held_out=False)
     held = transition_windows(sequences, h + 1, f, held_out=True, n_context=h)
     if not train:
         raise UsageError(
@@ -226,10 +238,17 @@ def train_transition(
 
     def batch_loss(gen: torch.Generator) -> torch.Tensor:
         pairs = [train[j] for j in _pick(gen, len(train), settings.batch_size)]
-        z, a = gather_windows(sequences, pairs, h + 1, f)
+        z, a = gather_windows(sequences, pairs, h + u, f)
         z = z.to(device)
-        a = a[:, :h].to(device) if a is not None and model.config.action_dim else None
-        return F.mse_loss(model(z[:, :h], a), z[:, 1:])
+        a = a.to(device) if a is not None and model.config.action_dim else None
+        out = model(z[:, :h], None if a is None else a[:, :h])
+        loss = F.mse_loss(out, z[:, 1 : h + 1])
+        seq = torch.cat([z[:, :h], out[:, -1:]], 1)
+        for k in range(1, u):
+            nxt = model(seq[:, -h:], None if a is None else a[:, k : k + h])[:, -1:]
+            loss = loss + F.mse_loss(nxt, z[:, h + k : h + k + 1])
+            seq = torch.cat([seq, nxt], 1)
+        return loss / u
 
     @torch.no_grad()
     def val_loss() -> float | None:
