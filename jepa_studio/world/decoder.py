@@ -109,8 +109,9 @@ class LatentDecoder(nn.Module):
     ``"conv"``: ``ceil(log2(patch_size))`` stride-2 transposed convs (channels halving, at
     least 32; GroupNorm and SiLU between), a 3x3 conv to ``3 * tubelet`` channels and a
     bilinear resize to ``out_size`` when the patch size is not a power of two; ``"patch"``: a
-    1x1 conv to ``3 * tubelet * patch**2`` channels plus a linear readout of the tokens (zero
-    at first), pixel-shuffled to the patches. Plus 0.5. The output is not squashed (a sigmoid
+    per-token linear layer to ``3 * tubelet * patch**2`` channels (zero at first) plus a linear
+    readout of the tokens (:func:`fit_readout` gives it a closed-form start), pixel-shuffled to
+    the patches. Plus 0.5. The output is not squashed (a sigmoid
     saturates and stalls training); :meth:`decode` clamps it to [0, 1].
     """
 
@@ -134,8 +135,8 @@ class LatentDecoder(nn.Module):
                 layers += [nn.ConvTranspose2d(c, out, 4, stride=2, padding=1), _norm(out), nn.SiLU()]
                 c = out
             last = nn.Conv2d(c, 3 * k, 3, padding=1)
-        with torch.no_grad():  # start near a flat grey image
-            last.weight.mul_(0.1)  # type: ignore[operator]
+        with torch.no_grad():  # start near a flat grey image (the patch head: at the linear readout)
+            last.weight.mul_(0.0 if config.head == "patch" else 0.1)  # type: ignore[operator]
             last.bias.zero_()  # type: ignore[union-attr]
         if self.readout is None:
             layers.append(last)
@@ -169,6 +170,41 @@ class LatentDecoder(nn.Module):
         out = [self(z[i : i + batch_size].to(device)).clamp_(0, 1) for i in range(0, len(z), batch_size)]
         self.train(was_training)
         return torch.cat(out, 0)
+
+
+@torch.no_grad()
+def fit_readout(decoder: LatentDecoder, z: torch.Tensor, x: torch.Tensor, ridge: float = 1e-3) -> bool:
+    """Set a ``"patch"`` decoder's linear readout to the ridge regression from tokens to what
+    the rest of the decoder leaves of their patches' pixels (a closed-form start for training).
+
+    Parameters
+    ----------
+    z: normalised tokens [N, h, w, D] of *training* steps; x: their frames
+        [N, tubelet, 3, H, W] in [0, 1]; ridge: the penalty, relative to the mean token energy.
+
+    Returns
+    -------
+    bool: False (nothing changed) for a ``"conv"`` decoder.
+    """
+    if decoder.readout is None or decoder.head is None:
+        return False
+    cfg = decoder.config
+    n, h, w, d = z.shape
+    if (h * cfg.patch_size, w * cfg.patch_size) != tuple(cfg.out_size):
+        return False
+    device = decoder.readout.weight.device
+    z = z.to(device).float()
+    pixels = x.to(device).float().reshape(n, -1, *x.shape[-2:]) - 0.5
+    target = F.pixel_unshuffle(pixels, cfg.patch_size).permute(0, 2, 3, 1)
+    target = target - decoder.head(decoder.net(z.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+    zf = torch.cat([z.reshape(-1, d), torch.ones(n * h * w, 1, device=device)], 1)
+    gram = (zf.T @ zf).double()  # products in float32, the solve in float64
+    scale = float(torch.diagonal(gram)[:d].mean()) or 1.0
+    gram += ridge * scale * torch.eye(d + 1, dtype=gram.dtype, device=device)
+    coef = torch.linalg.solve(gram, (zf.T @ target.reshape(n * h * w, -1)).double())
+    decoder.readout.weight.copy_(coef[:d].T.float())
+    decoder.readout.bias.copy_(coef[d].float())
+    return True
 
 
 def to_uint8_frames(x: torch.Tensor) -> np.ndarray:

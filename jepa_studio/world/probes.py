@@ -128,16 +128,16 @@ def scene_targets(truth: Any) -> ProbeTargets:
 
 
 def readout(tokens: torch.Tensor, pooling: str) -> np.ndarray:
-    """Latents [T', h, w, D] -> probe inputs float64 [T', F] (mean-pooled, or the pooled grid)."""
+    """Latents [T', h, w, D] -> probe inputs float32 [T', F] (mean-pooled, or the pooled grid)."""
     x = tokens.detach().float().cpu()
     if pooling == "mean":
-        return x.mean(dim=(1, 2)).double().numpy()
+        return x.mean(dim=(1, 2)).numpy()
     if pooling != "tokens":
         raise ValueError(f"pooling must be one of {POOLINGS}")
     t, h, w, d = x.shape
     if h > MAX_GRID or w > MAX_GRID:
         x = F.adaptive_avg_pool2d(x.permute(0, 3, 1, 2), (min(h, MAX_GRID), min(w, MAX_GRID))).permute(0, 2, 3, 1)
-    return x.reshape(t, -1).double().numpy()
+    return x.reshape(t, -1).numpy()
 
 
 def _samples(
@@ -189,12 +189,13 @@ def fit_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> n
     if len(x_train) > MAX_TRAIN:
         keep = np.linspace(0, len(x_train) - 1, MAX_TRAIN).round().astype(int)
         x_train, y_train = x_train[keep], y_train[keep]
-    mean = x_train.mean(0)
-    std = x_train.std(0)
+    mean = x_train.mean(0, dtype=np.float64)
+    std = x_train.std(0, dtype=np.float64)
     std[std < 1e-8] = 1.0
+    mean, std = mean.astype(np.float32), std.astype(np.float32)
     model = RidgeCV(alphas=ALPHAS, alpha_per_target=y_train.ndim == 2)
-    model.fit(((x_train - mean) / std).astype(np.float32), y_train.astype(np.float32))
-    return model.predict(((x_test - mean) / std).astype(np.float32)).astype(np.float64)
+    model.fit((x_train - mean) / std, y_train.astype(np.float32))
+    return model.predict((x_test - mean) / std).astype(np.float64)
 
 
 def probe(features: Sequence[PatchFeatures], targets: ProbeTargets, val_fraction: float = 0.25,

@@ -31,7 +31,9 @@ class CompareSettings:
     frameskip: source frames between two steps of the world model (a multiple of the frames
         one step covers: 2 when a tubelet encoder is compared).
     decoder_steps, transition_steps: optimiser steps (the training budget).
-    batch_size; lr: peak learning rate (warm-up, then cosine decay to 10%);
+    batch_size; lr, decoder_lr: the transition model's and the decoder's peak learning
+        rates (warm-up, then cosine decay to 10%; the decoder starts at its closed-form
+        linear readout, so it only needs fine-tuning);
     weight_decay: AdamW's, for the transition model;
     unroll: the transition model is trained on rollouts of this many steps (its own
         predictions fed back), not only one step ahead;
@@ -46,12 +48,13 @@ class CompareSettings:
     history: int = 3
     horizon: int = 4
     frameskip: int = 2
-    decoder_steps: int = 300
+    decoder_steps: int = 150
     transition_steps: int = 300
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float = 3e-3
+    decoder_lr: float = 1e-3
     weight_decay: float = 0.0
-    unroll: int = 1
+    unroll: int = 2
     val_fraction: float = 0.25
     short_side: int = 64
     width: int = 128
@@ -77,8 +80,8 @@ class CompareSettings:
             raise UsageError(f"unknown latent mode {self.latents!r}: use one of {', '.join(LATENT_MODES)}")
         if self.width % self.heads:
             raise UsageError(f"width {self.width} must be a multiple of heads {self.heads}")
-        if not self.lr > 0 or self.weight_decay < 0:
-            raise UsageError("the learning rate must be positive and the weight decay not negative")
+        if not (self.lr > 0 and self.decoder_lr > 0) or self.weight_decay < 0:
+            raise UsageError("the learning rates must be positive and the weight decay not negative")
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

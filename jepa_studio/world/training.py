@@ -21,11 +21,14 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
+from .decoder import fit_readout
 from .latents import window_starts
 from .model import LatentSequence, PartState, WorldModel
 
 #: ``progress(step, total, loss)``
 ProgressFn = Callable[[int, int, float], None]
+#: training tokens the decoder's closed-form readout is fitted on (evenly spaced steps)
+READOUT_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,7 @@ class TrainSettings:
     ``warmup`` steps, cosine decay to 10%); weight_decay; seed; checkpoint_every: steps
     between checkpoints; val_every: steps between held-out evaluations; device;
     unroll: the transition model's loss covers rollouts of this many steps (1: teacher
-    forcing only); noise: the std of Gaussian noise added to the decoder's (normalised)
-    input latents, so it also decodes imperfect predictions.
+    forcing only).
     """
 
     steps: int = 400
@@ -50,7 +52,6 @@ class TrainSettings:
     val_every: int = 50
     device: str = "cpu"
     unroll: int = 1
-    noise: float = 0.0
 
     def lr_at(self, step: int) -> float:
         warm = min(1.0, (step + 1) / max(1, self.warmup))
@@ -129,6 +130,8 @@ def train_decoder(
 ) -> PartState:
     """Train ``world.decoder`` (MSE on pixels) on the training steps of ``sequences``.
 
+    A new ``"patch"`` decoder's linear readout starts at the ridge regression from tokens to
+    pixels (:func:`~.decoder.fit_readout`, on at most :data:`READOUT_TOKENS` training tokens).
     The held-out loss (``state.val_losses``) is the MSE on the held-out steps (at most 256,
     evenly spaced). Needs ``sequence.frames``.
     """
@@ -147,10 +150,13 @@ def train_decoder(
         x = torch.stack([sequences[i].frames[t] for i, t in pairs]).to(device).float() / 255.0  # type: ignore[index]
         return z, x
 
+    if world.state["decoder"].step == 0:  # a closed-form start for the linear readout
+        h, w = sequences[0].latents.shape[1:3]
+        n = max(1, min(len(train), READOUT_TOKENS // (h * w)))
+        fit_readout(world.decoder.to(device), *gather([train[j] for j in torch.linspace(0, len(train) - 1, n).long().tolist()]))
+
     def batch_loss(gen: torch.Generator) -> torch.Tensor:
         z, x = gather([train[j] for j in _pick(gen, len(train), settings.batch_size)])
-        if settings.noise > 0:
-            z = z + settings.noise * torch.randn(z.shape, generator=gen).to(z)
         return F.mse_loss(world.decoder(z), x)
 
     @torch.no_grad()
@@ -227,8 +233,8 @@ def train_transition(
     held = transition_windows(sequences, h + 1, f, held_out=True, n_context=h)
     if not train:
         raise UsageError(
-            f"the clip is too short for a history of {h} steps with frameskip {f}: "
-            "use more frames, a shorter history or a smaller frameskip"
+            f"the clip is too short for a history of {h} steps and {u} predicted step(s) with frameskip {f}: "
+            "use more frames, a shorter history, less unrolling or a smaller frameskip"
         )
     if len(held) > 256:
         held = [held[j] for j in torch.linspace(0, len(held) - 1, 256).long().tolist()]

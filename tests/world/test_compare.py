@@ -204,10 +204,16 @@ def test_the_verdict_says_where_the_model_loses(result):
     if losing:  # six steps of training: it may lose; the verdict must say where, in words
         assert "does NOT beat" in e.verdict()
     rows = list(e.rows)
-    e.rows = [r.__class__(**{**r.__dict__, "nmse_model": 0.0, "psnr_model": 99.0}) for r in rows]
-    assert e.losing() == {} and "beats \"nothing moves\" at every horizon" in e.verdict()
-    e.rows = [r.__class__(**{**r.__dict__, "nmse_model": 0.0, "psnr_model": r.psnr_copy - 1}) for r in rows]
-    assert e.losing()["psnr copy"] == [1, 2] and "does NOT beat \"nothing moves\" in PSNR at horizon(s) 1, 2" in e.verdict()
+    best = {"cosine_model": 1.0, "nmse_model": 0.0, "psnr_model": 99.0, "ssim_model": 1.0}
+    e.rows = [r.__class__(**{**r.__dict__, **best}) for r in rows]
+    assert e.losing() == {}
+    assert e.verdict() == (
+        'pixels: the world model beats "nothing moves" at every horizon in latent cosine, latent nMSE, PSNR, SSIM; '
+        'it beats "constant velocity" at every horizon in latent cosine, latent nMSE, PSNR, SSIM.'
+    )
+    e.rows = [r.__class__(**{**r.__dict__, **best, "psnr_model": r.psnr_copy - 1}) for r in rows]
+    assert e.losing() == {"psnr copy": [1, 2]}
+    assert 'but does NOT beat it in PSNR at horizon(s) 1, 2; it beats "constant velocity"' in e.verdict()
     e.rows = rows
 
 
