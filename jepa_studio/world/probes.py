@@ -7,14 +7,13 @@ saw earlier frames) can: the ω / velocity probe shows whether an encoder carrie
 
 Two readouts per encoder: ``"mean"`` (the token grid mean-pooled to one D-dim vector) and
 ``"tokens"`` (the whole grid, average-pooled to at most :data:`MAX_GRID` cells per side).
-Features are standardised on the training samples and the ridge penalty is chosen by
-leave-one-out cross-validation on them (``RidgeCV``); R² is computed on held-out samples
-only: held-out clips (pendulum episodes) or the held-out end of the clip in time.
+The ridge penalty is chosen by cross-validation over whole clips (or blocks of time) of the
+training samples (:func:`fit_probe`); R² is computed on held-out samples only: held-out
+clips (pendulum episodes) or held-out blocks of the clip in time.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -27,10 +26,12 @@ from ..errors import UsageError
 
 #: the token grid is average-pooled to at most this many cells per side for the "tokens" probe
 MAX_GRID = 8
-#: ridge penalties tried (on standardised features)
-ALPHAS = tuple(float(a) for a in np.logspace(-1, 6, 15))
+#: ridge penalties tried (relative to the mean of the kernel's diagonal)
+ALPHAS = tuple(float(a) for a in np.logspace(-4, 3, 15))
 #: at most this many training samples are fitted (evenly spaced: neighbouring frames are alike)
 MAX_TRAIN = 512
+#: a clip held out in time is cut into this many blocks (see :func:`held_out_blocks`)
+TIME_BLOCKS = 8
 POOLINGS = ("mean", "tokens")
 
 
@@ -44,8 +45,10 @@ class ProbeTargets:
     values: per clip, float [T, K]: row ``i`` is the state shown in source frame ``i`` (the
         frame index the clip's latents carry in ``frame_indices``).
     valid: per clip, bool [T, K] (None: all valid), e.g. a point hidden behind the fence.
-    summary: name -> indices of ``names`` averaged into one reported R² (e.g. "θ": (0, 1)).
-    held_out: ``"clips"`` (the last clips are held out) or ``"time"`` (the end of every clip).
+    summary: name -> indices of ``names`` whose R² is reported together (pooled, see
+        :func:`pooled_r2`; e.g. "θ": (0, 1)).
+    held_out: ``"clips"`` (the last clips are held out) or ``"time"`` (blocks of every clip,
+        see :func:`held_out_blocks`).
     """
 
     names: tuple[str, ...]
@@ -75,7 +78,7 @@ class ProbeScore:
 class ProbeResult:
     """One encoder's probe scores: per target and readout, and the summaries.
 
-    ``summary[(name, pooling)]`` is the mean R² of the targets the summary groups.
+    ``summary[(name, pooling)]`` is the pooled R² of the targets the summary groups.
     """
 
     label: str
@@ -142,9 +145,9 @@ def readout(tokens: torch.Tensor, pooling: str) -> np.ndarray:
 
 def _samples(
     features: Sequence[PatchFeatures], targets: ProbeTargets, val_fraction: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """The samples' targets [N, K], validity [N, K] and train flag [N] (one sample per time
-    step of every clip), and the split in words."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """The samples' targets [N, K], validity [N, K], train flag [N] and group [N] (its clip,
+    or its block of time; one sample per time step of every clip), and the split in words."""
     n_clips = len(features)
     if len(targets.values) != n_clips:
         raise ValueError(f"{len(targets.values)} target clips for {n_clips} feature clips")
@@ -152,24 +155,56 @@ def _samples(
         n_test = max(1, int(round(n_clips * val_fraction)))
         if n_clips - n_test < 1:
             raise UsageError("the probes need at least two clips: one to train on, one held out")
-    ys, valid, train = [], [], []
+    ys, valid, train, groups = [], [], [], []
     for c, f in enumerate(features):
         rows = [g[-1] for g in f.frame_indices]  # a step's state is its last frame's
         y = targets.values[c][rows]
         v = np.ones_like(y, bool) if targets.valid is None else targets.valid[c][rows]
         if targets.held_out == "clips":
             is_train = np.full(len(rows), c < n_clips - n_test)
+            groups.append(np.full(len(rows), c))
         else:
-            first = int(round(len(rows) * (1 - val_fraction)))
-            is_train = np.arange(len(rows)) < first
+            is_train = ~held_out_blocks(len(rows), val_fraction)
+            groups.append(c * TIME_BLOCKS + time_blocks(len(rows)))
         ys.append(y)
         valid.append(v)
         train.append(is_train)
     if targets.held_out == "clips":
         split = f"fitted on {n_clips - n_test} clips, scored on {n_test} held-out clips"
     else:
-        split = f"fitted on the first {1 - val_fraction:.0%} of the time steps, scored on the rest"
-    return np.concatenate(ys), np.concatenate(valid), np.concatenate(train), split
+        k = len(_blocks(val_fraction))
+        split = f"fitted on {TIME_BLOCKS - k} of {TIME_BLOCKS} blocks of consecutive time steps, scored on the other {k}"
+    return np.concatenate(ys), np.concatenate(valid), np.concatenate(train), np.concatenate(groups), split
+
+
+def time_blocks(n_steps: int) -> np.ndarray:
+    """int [n_steps]: the block (0 .. :data:`TIME_BLOCKS` - 1) of each time step of a clip."""
+    return np.minimum(np.arange(n_steps) * TIME_BLOCKS // max(1, n_steps), TIME_BLOCKS - 1)
+
+
+def _blocks(val_fraction: float) -> list[int]:
+    k = min(TIME_BLOCKS - 1, max(1, int(round(TIME_BLOCKS * val_fraction))))
+    return [int(round((i + 1) * TIME_BLOCKS / k)) - 1 for i in range(k)]
+
+
+def held_out_blocks(n_steps: int, val_fraction: float) -> np.ndarray:
+    """bool [n_steps]: the time steps a probe is scored on when a clip is held out in time.
+
+    The clip is cut into :data:`TIME_BLOCKS` blocks of consecutive steps and about
+    ``val_fraction`` of them, evenly spaced and always the last, are held out: held-out
+    frames lie between training frames, so a probe is not asked to extrapolate positions
+    beyond those it saw (which the end of a short clip would).
+    """
+    return np.isin(time_blocks(n_steps), _blocks(val_fraction))
+
+
+def pooled_r2(parts: Sequence[tuple[float, float]]) -> float:
+    """R² of several targets at once, ``1 - sum SS_res / sum SS_tot`` (scikit-learn's
+    "variance_weighted"): a target that barely varies among the held-out samples cannot
+    dominate it. ``parts``: (SS_res, SS_tot) per target; NaN when nothing varies."""
+    ss_res = sum(p[0] for p in parts)
+    ss_tot = sum(p[1] for p in parts)
+    return 1.0 - ss_res / ss_tot if ss_tot > 1e-12 else float("nan")
 
 
 def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -180,22 +215,50 @@ def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 1.0 - float(((y_true - y_pred) ** 2).sum()) / ss_tot
 
 
-def fit_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
-    """Standardise on the training samples, fit ``RidgeCV`` (leave-one-out over
-    :data:`ALPHAS`, at most :data:`MAX_TRAIN` samples, evenly spaced), predict the test
-    samples. x: [N, F], y: [N] or [N, K]."""
-    from sklearn.linear_model import RidgeCV
+def fit_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Ridge regression from ``x_train`` [N, F] to ``y_train`` [N, K], predicting ``x_test``
+    [M, F] -> [M, K].
+
+    Features are centred and divided by their std, floored at the mean std (large channels
+    are tamed, near-constant ones are not blown up into noise); the fit is scikit-learn's
+    ``KernelRidge`` on the linear kernel (ridge in its dual form: cheap for N << F) with an
+    intercept; the penalty (:data:`ALPHAS`, relative to the kernel's scale) is chosen per
+    target by cross-validation over folds of whole ``groups`` (clips, or blocks of time), so
+    neighbouring, nearly identical frames never sit on both sides of a fold. At most
+    :data:`MAX_TRAIN` training samples, evenly spaced.
+    """
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.model_selection import GroupKFold
 
     if len(x_train) > MAX_TRAIN:
         keep = np.linspace(0, len(x_train) - 1, MAX_TRAIN).round().astype(int)
-        x_train, y_train = x_train[keep], y_train[keep]
+        x_train, y_train, groups = x_train[keep], y_train[keep], groups[keep]
     mean = x_train.mean(0, dtype=np.float64)
     std = x_train.std(0, dtype=np.float64)
-    std[std < 1e-8] = 1.0
-    mean, std = mean.astype(np.float32), std.astype(np.float32)
-    model = RidgeCV(alphas=ALPHAS, alpha_per_target=y_train.ndim == 2)
-    model.fit((x_train - mean) / std, y_train.astype(np.float32))
-    return model.predict((x_test - mean) / std).astype(np.float64)
+    scale = np.maximum(std, max(float(std.mean()), 1e-12)).astype(np.float32)
+    a = (x_train - mean.astype(np.float32)) / scale
+    b = (x_test - mean.astype(np.float32)) / scale
+    k_train = (a @ a.T).astype(np.float64)
+    norm = max(float(np.trace(k_train)) / len(a), 1e-12)
+    k_train /= norm
+    k_test = (b @ a.T).astype(np.float64) / norm
+    y_mean = y_train.mean(0)
+    yc = y_train - y_mean
+    n_groups = len(np.unique(groups))
+    best = np.full(yc.shape[1], 1.0)
+    if n_groups >= 2:
+        errors = np.zeros((len(ALPHAS), yc.shape[1]))
+        for tr, te in GroupKFold(n_splits=min(4, n_groups)).split(a, groups=groups):
+            for i, alpha in enumerate(ALPHAS):
+                model = KernelRidge(alpha=alpha, kernel="precomputed").fit(k_train[np.ix_(tr, tr)], yc[tr])
+                errors[i] += ((model.predict(k_train[np.ix_(te, tr)]) - yc[te]) ** 2).sum(0)
+        best = np.asarray(ALPHAS)[errors.argmin(0)]
+    out = np.empty((len(x_test), yc.shape[1]))
+    for alpha in np.unique(best):
+        cols = np.flatnonzero(best == alpha)
+        model = KernelRidge(alpha=float(alpha), kernel="precomputed").fit(k_train, yc[:, cols])
+        out[:, cols] = model.predict(k_test).reshape(len(x_test), len(cols))
+    return out + y_mean
 
 
 def probe(features: Sequence[PatchFeatures], targets: ProbeTargets, val_fraction: float = 0.25,
@@ -208,13 +271,13 @@ def probe(features: Sequence[PatchFeatures], targets: ProbeTargets, val_fraction
         state of the step's last frame).
     targets: see :class:`ProbeTargets`.
     val_fraction: the held-out share of the clips (``held_out="clips"``) or of every clip's
-        time steps (``"time"``).
+        time steps (``"time"``: in blocks, see :func:`held_out_blocks`).
 
     Returns
     -------
     ProbeResult: R² per target and readout on held-out samples, and the summaries.
     """
-    y, valid, train, split = _samples(features, targets, val_fraction)
+    y, valid, train, groups, split = _samples(features, targets, val_fraction)
     first = features[0]
     result = ProbeResult(label or first.label, split, grid=tuple(min(g, MAX_GRID) for g in first.grid[1:]))  # type: ignore[arg-type]
     # targets valid on the same samples are fitted together (one decomposition)
@@ -223,17 +286,18 @@ def probe(features: Sequence[PatchFeatures], targets: ProbeTargets, val_fraction
         masks.setdefault(valid[:, k].tobytes(), []).append(k)
     for pooling in POOLINGS:
         x = np.concatenate([readout(f.tokens, pooling) for f in features])
-        r2 = [float("nan")] * len(targets.names)
+        residual: dict[int, tuple[float, float]] = {}  # target -> (SS_res, SS_tot) held out
         for members in masks.values():
             v = valid[:, members[0]]
             tr, te = train & v, ~train & v
             if tr.sum() < 2 or te.sum() < 2:
                 continue
-            pred = fit_probe(x[tr], y[tr][:, members], x[te]).reshape(int(te.sum()), len(members))
+            pred = fit_probe(x[tr], y[tr][:, members], x[te], groups[tr])
             for j, k in enumerate(members):
-                r2[k] = r2_score(y[te, k], pred[:, j])
-                result.scores.append(ProbeScore(targets.names[k], pooling, r2[k], int(tr.sum()), int(te.sum())))
+                truth = y[te, k]
+                residual[k] = (float(((truth - pred[:, j]) ** 2).sum()), float(((truth - truth.mean()) ** 2).sum()))
+                r2 = r2_score(truth, pred[:, j])
+                result.scores.append(ProbeScore(targets.names[k], pooling, r2, int(tr.sum()), int(te.sum())))
         for name, members in targets.summary.items():
-            vals = [r2[i] for i in members if math.isfinite(r2[i])]
-            result.summary[(name, pooling)] = float(np.mean(vals)) if vals else float("nan")
+            result.summary[(name, pooling)] = pooled_r2([residual[i] for i in members if i in residual])
     return result
