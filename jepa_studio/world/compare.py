@@ -31,13 +31,13 @@ from ..errors import UsageError
 from .checkpoints import load_world, safe_name, save_world
 from .decoder import resize_frames, to_uint8_frames
 from .evaluation import HorizonRow, evaluate_world
-from .latent_cache import LatentCache, clip_digest, encoder_key
-from .latents import encode_latents, group_steps, latent_mode_label
+from .latent_cache import LatentCache, cached_latents
+from .latents import group_steps, latent_mode_label
 from .model import EncoderInfo, LatentSequence, PartState, WorldModel, prepare_sequence, same_architecture
 from .plan import StepPlan, make_plan
 from .probes import ProbeResult, ProbeTargets, pendulum_targets, probe
 from .settings import DEFAULTS, CompareSettings
-from .training import TrainSettings, train_decoder, train_transition
+from .training import train_decoder, train_transition
 
 __all__ = [
     "Clip", "CompareSettings", "ComparisonResult", "EncoderResult", "HorizonRow", "compare_encoders",
@@ -276,13 +276,7 @@ def _encode_all(
     out = []
     for i, clip in enumerate(clips):
         report(f"{label}: encoding", i, len(clips))
-        key = (encoder_key(encoder), settings.latents, clip_digest(clip.frames, clip.frame_indices))
-        feats = cache.get(key) if cache is not None else None
-        if feats is None:
-            feats = encode_latents(encoder, clip.frames, settings.latents, clip.frame_indices)
-            if cache is not None:
-                cache.put(key, feats)
-        out.append(feats)
+        out.append(cached_latents(encoder, clip.frames, settings.latents, clip.frame_indices, cache))
     report(f"{label}: encoding", len(clips), len(clips))
     return _Encoded(name if isinstance(name, str) else label, out[0].label, out, time.perf_counter() - t0)
 
@@ -298,18 +292,6 @@ def _given(name: str, latents: Sequence[PatchFeatures], clips: Sequence[Clip], s
     return _Encoded(name, latents[0].label, list(latents), 0.0)
 
 
-def _train_settings(settings: CompareSettings, steps: int, part: str) -> TrainSettings:
-    return TrainSettings(
-        steps=steps,
-        batch_size=settings.batch_size,
-        lr=settings.lr if part == "transition" else settings.decoder_lr,
-        seed=settings.seed,
-        device=settings.device,
-        weight_decay=settings.weight_decay if part == "transition" else 0.0,
-        unroll=settings.unroll if part == "transition" else 1,
-    )
-
-
 def _estimate_seconds(world: WorldModel, seqs: Sequence[LatentSequence], settings: CompareSettings) -> float:
     """Seconds the training left to ``world`` takes, timed on 3 steps (after one that warms
     up) of a throwaway copy."""
@@ -323,7 +305,7 @@ def _estimate_seconds(world: WorldModel, seqs: Sequence[LatentSequence], setting
         if not left:
             continue
         trial.state[part] = PartState(step=1)  # past the decoder's closed-form start
-        ts = dataclasses.replace(_train_settings(settings, 100, part), val_every=10**9, checkpoint_every=10**9)
+        ts = settings.train_settings(part, 100, val_every=10**9, checkpoint_every=10**9)
         marks: list[float] = []
         stop = threading.Event()
 
@@ -475,12 +457,9 @@ def compare_encoders(
                 f"({settings.budget}; measured on {e.label})"
             )
         label = e.label
-        for part, fn, steps in (
-            ("decoder", train_decoder, settings.decoder_steps),
-            ("transition", train_transition, settings.transition_steps),
-        ):
+        for part, fn in (("decoder", train_decoder), ("transition", train_transition)):
             fn(
-                world, seqs, _train_settings(settings, steps, part),
+                world, seqs, settings.train_settings(part),
                 lambda s, t, l, part=part: report(f"{label}: {part}", s, t, l), cancel, ckpt,
             )
         if cancelled():

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..encoders.base import PatchFeatures
+from .latents import encode_latents
 
 
 def clip_digest(frames: np.ndarray, frame_indices: Sequence[int] | None = None) -> str:
@@ -28,10 +29,33 @@ def clip_digest(frames: np.ndarray, frame_indices: Sequence[int] | None = None) 
 
 
 def encoder_key(encoder: Any) -> str:
-    """What makes two encoders give the same latents: name, checkpoint, preprocessing."""
+    """What makes two encoders give the same latents: name, checkpoint, preprocessing,
+    window and the layer read (with or without the final norm)."""
     prep = getattr(encoder, "preprocessing", None)
     prep_key = prep.key() if hasattr(prep, "key") else repr(prep)
-    return f"{getattr(encoder, 'name', '?')}|{getattr(encoder, 'checkpoint', '?')}|{prep_key}|{getattr(encoder, 'window', '')}"
+    layer = f"{getattr(encoder, 'layer', 'last')}:{getattr(encoder, 'final_norm', True)}"
+    return (
+        f"{getattr(encoder, 'name', '?')}|{getattr(encoder, 'checkpoint', '?')}|{prep_key}|"
+        f"{getattr(encoder, 'window', '')}|{layer}"
+    )
+
+
+def cached_latents(
+    encoder: Any,
+    frames: np.ndarray,
+    mode: str,
+    frame_indices: Sequence[int] | None = None,
+    cache: "LatentCache | None" = None,
+) -> PatchFeatures:
+    """:func:`~.latents.encode_latents` of uint8 frames [T, H, W, 3], read from and written
+    to ``cache`` when one is given (keyed by encoder, mode and the frames' digest)."""
+    key = (encoder_key(encoder), mode, clip_digest(frames, frame_indices))
+    feats = cache.get(key) if cache is not None else None
+    if feats is None:
+        feats = encode_latents(encoder, frames, mode, frame_indices)
+        if cache is not None:
+            cache.put(key, feats)
+    return feats
 
 
 class LatentCache:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .latents import LATENT_MODES
+from .training import TrainSettings
 
 #: training steps on a GPU, as a multiple of the CPU defaults
 GPU_BUDGET = 4
@@ -94,6 +95,21 @@ class CompareSettings:
             device=str(device),
             decoder_steps=self.decoder_steps * scale,
             transition_steps=self.transition_steps * scale,
+        )
+
+    def train_settings(self, part: str, steps: int | None = None, **extra: Any) -> TrainSettings:
+        """The optimisation of ``part`` (``"decoder"`` or ``"transition"``): its steps (or
+        ``steps``), learning rate, weight decay and unroll; ``extra`` overrides fields."""
+        transition = part == "transition"
+        return TrainSettings(
+            steps=int(steps if steps is not None else self.transition_steps if transition else self.decoder_steps),
+            batch_size=self.batch_size,
+            lr=self.lr if transition else self.decoder_lr,
+            seed=self.seed,
+            device=self.device,
+            weight_decay=self.weight_decay if transition else 0.0,
+            unroll=self.unroll if transition else 1,
+            **extra,
         )
 
     @property
