@@ -4,21 +4,26 @@
 
 For each device (the CPU, and CUDA when available) it times, on random latents of a
 V-JEPA 2 ViT-L-like shape by default (16x16 grid, D = 1024), one training step of the
-transition model (batch x history x h x w tokens) and of the decoder, and a k-step rollout,
-then prints the numbers and the CUDA / CPU ratios.
+transition model (batch x history x h x w tokens) and of the decoder (both heads: transposed
+convs, and the patch readout the comparison uses), and a k-step rollout, then prints the
+numbers and the CUDA / CPU ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from jepa_studio.world.decoder import DecoderConfig, LatentDecoder
-from jepa_studio.world.rollout import rollout_latents
-from jepa_studio.world.transition import TransitionConfig, TransitionModel
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jepa_studio.world.decoder import DecoderConfig, LatentDecoder  # noqa: E402
+from jepa_studio.world.rollout import rollout_latents  # noqa: E402
+from jepa_studio.world.transition import TransitionConfig, TransitionModel  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:
@@ -51,12 +56,16 @@ def bench(device: torch.device, args: argparse.Namespace) -> dict[str, float]:
         loss.backward()
         opt.step()
 
-    dec = LatentDecoder(DecoderConfig(dim=d, grid=(g, g), patch_size=16, tubelet_size=2, out_size=(16 * g, 16 * g), hidden=128)).to(device)
-    dopt = torch.optim.AdamW(dec.parameters(), lr=1e-4, foreach=True)
-    zd = torch.randn(b, g, g, d, device=device)
     xd = torch.rand(b, 2, 3, 16 * g, 16 * g, device=device)
+    zd = torch.randn(b, g, g, d, device=device)
+    decoders = {}
+    for head in ("conv", "patch"):
+        dec = LatentDecoder(DecoderConfig(dim=d, grid=(g, g), patch_size=16, tubelet_size=2, out_size=(16 * g, 16 * g),
+                                          hidden=128, head=head)).to(device)
+        decoders[head] = (dec, torch.optim.AdamW(dec.parameters(), lr=1e-4, foreach=True))
 
-    def dec_step() -> None:
+    def dec_step(head: str) -> None:
+        dec, dopt = decoders[head]
         loss = F.mse_loss(dec(zd), xd)
         dopt.zero_grad(set_to_none=True)
         loss.backward()
@@ -66,12 +75,13 @@ def bench(device: torch.device, args: argparse.Namespace) -> dict[str, float]:
         rollout_latents(tr, z[:1, :h], k, a[:1])
 
     t_tr = _time(train_step, args.steps, device)
-    t_dec = _time(dec_step, max(2, args.steps // 4), device)
+    t_dec = {head: _time(lambda: dec_step(head), max(2, args.steps // 4), device) for head in decoders}
     t_roll = _time(roll, max(2, args.steps // 4), device)
     return {
         "transition train tokens/s": b * h * g * g / t_tr,
         "transition step (ms)": 1000 * t_tr,
-        "decoder train latents/s": b / t_dec,
+        "decoder 'conv' latents/s": b / t_dec["conv"],
+        "decoder 'patch' latents/s": b / t_dec["patch"],
         f"rollout of {k} steps (ms)": 1000 * t_roll,
     }
 

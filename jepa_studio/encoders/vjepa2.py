@@ -199,15 +199,21 @@ class VJepa2Encoder(TransformersEncoder):
             raise ValueError(f"window must be a positive multiple of {self.tubelet_size} frames, not {value}")
         self._window = int(value)
 
-    @torch.inference_mode()
     def forward_window(self, pixels: torch.Tensor) -> torch.Tensor:
         """One forward pass: pixels [T, 3, H, W] (T a multiple of 2) -> float32 tokens [T/2, h, w, D]
         of the chosen layer (see :attr:`layer`, :attr:`final_norm`)."""
-        t, _, height, width = pixels.shape
+        return self.forward_windows(pixels.unsqueeze(0))[0]
+
+    @torch.inference_mode()
+    def forward_windows(self, pixels: torch.Tensor) -> torch.Tensor:
+        """One batched forward pass over B clips of the same length: pixels [B, T, 3, H, W]
+        (T a multiple of 2) -> float32 tokens [B, T/2, h, w, D] of the chosen layer; clips never
+        see each other."""
+        _, t, _, height, width = pixels.shape
         h, w = height // self.patch_size, width // self.patch_size
-        x = pixels.to(self.device, self.dtype, non_blocking=True).unsqueeze(0)
+        x = pixels.to(self.device, self.dtype, non_blocking=True)
         hidden = encode_tokens(self.model, x, layer=self.layer_index, final_norm=self.final_norm)
-        return tokens_to_grid(hidden, t // self.tubelet_size, h, w)[0].float()
+        return tokens_to_grid(hidden, t // self.tubelet_size, h, w).float()
 
     def encode_frames(self, clip: PreparedClip, frame_indices: Sequence[int]) -> PatchFeatures:
         """Encode prepared pixels in windows of ``window`` frames (odd ends padded by repetition)."""

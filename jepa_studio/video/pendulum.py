@@ -71,11 +71,14 @@ class PendulumEpisode:
         float32 [T, 1]: torque (N m, already clipped) applied between frame ``t`` and ``t + 1``.
     states
         float32 [T, 2]: (theta, omega) shown in each frame, theta in radians (not wrapped).
+    fps
+        Frames per second (``1 / dt``).
     """
 
     frames: np.ndarray
     actions: np.ndarray
     states: np.ndarray
+    fps: float = 1.0 / PendulumParams.dt
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
@@ -297,7 +300,7 @@ def simulate_pendulum(
         if t + 1 < n_frames:
             state = step(state, float(acts[t, 0]), p)
     frames = np.stack([render_pendulum(float(th), size) for th in states[:, 0]])
-    return PendulumEpisode(frames=frames, actions=acts, states=states.astype(np.float32))
+    return PendulumEpisode(frames=frames, actions=acts, states=states.astype(np.float32), fps=1.0 / p.dt)
 
 
 def pendulum_dataset(n_episodes: int, n_frames: int, seed: int = 0, size: int = 64) -> list[PendulumEpisode]:

@@ -27,6 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..errors import UsageError
+from .checkpoint_config import check_shapes, parse_config, validate_config
 from .decoder import DecoderConfig, LatentDecoder
 from .latents import LatentStats
 from .model import EncoderInfo, PartState, WorldModel
@@ -106,53 +107,82 @@ def save_world(world: WorldModel, path: str | Path) -> Path:
     return folder
 
 
-def _embedded_config(path: Path) -> dict[str, Any] | None:
-    """The config saved inside the weights file's metadata (None for older checkpoints)."""
+def _read_header(path: Path) -> tuple[str | None, dict[str, tuple[int, ...]]]:
+    """The config text saved in the weights file's metadata (None for older checkpoints)
+    and every tensor's shape, read from the header alone (no tensor is loaded)."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata() or {}
-    text = meta.get("config")
-    return None if text is None else json.loads(text)
+        shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    return meta.get("config"), shapes
+
+
+def _build(config: dict[str, Any]) -> tuple[LatentDecoder, TransitionModel | None]:
+    decoder = LatentDecoder(DecoderConfig.from_json(config["decoder"]))
+    transition = None
+    if config["transition"] is not None:
+        transition = TransitionModel(TransitionConfig.from_json(config["transition"]))
+    return decoder, transition
 
 
 def load_world(path: str | Path, device: torch.device | str = "cpu") -> WorldModel:
-    """Load a folder written by :func:`save_world` (models in eval mode on ``device``)."""
+    """Load a folder written by :func:`save_world` (models in eval mode on ``device``).
+
+    The config is validated (types, ranges, nesting) and the tensor shapes it implies are
+    checked against the weights file's header before any model is built, so a damaged
+    checkpoint ends in one :class:`UsageError`, never an allocation of what it claims.
+    """
     folder = Path(path)
     if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
         raise UsageError(f"{folder} is not a world-model checkpoint (it needs {CONFIG} and {WEIGHTS})")
     try:
-        tensors = load_file(str(folder / WEIGHTS))
-        config = _embedded_config(folder / WEIGHTS)
-        if config is None:  # written before the weights carried their config
-            config = json.loads((folder / CONFIG).read_text())
+        text, shapes = _read_header(folder / WEIGHTS)
+        if text is None:  # written before the weights carried their config
+            text = (folder / CONFIG).read_text()
     except (OSError, ValueError, SafetensorError) as error:
         raise UsageError(f"cannot read the world-model checkpoint {folder}: {error}") from error
+    config = parse_config(text, folder)
     if config.get("format") != FORMAT:
         raise UsageError(f"{folder / CONFIG} is not a JEPA Studio world-model config")
-    if config.get("version", 0) > VERSION:
-        raise UsageError(f"{folder} was written by a newer JEPA Studio (format {config['version']}); update")
-    stats = LatentStats(tensors["latent.mean"], tensors["latent.std"], float(config["latent_variance"]))
-    decoder = LatentDecoder(DecoderConfig.from_json(config["decoder"]))
+    version = config.get("version", 0)
+    if not isinstance(version, int) or version > VERSION:
+        raise UsageError(f"{folder} was written by a newer JEPA Studio (format {version}); update")
+    validate_config(config, folder)
+    with torch.device("meta"):
+        meta_decoder, meta_transition = _build(config)
+    models: dict[str, torch.nn.Module] = {"decoder": meta_decoder}
+    if meta_transition is not None:
+        models["transition"] = meta_transition
+    check_shapes(models, shapes, folder)
+    dim = config["decoder"]["dim"]
+    for key in ("latent.mean", "latent.std"):
+        if shapes.get(key) != (dim,):
+            raise UsageError(f"the world-model checkpoint {folder} is damaged: {key} must hold {dim} values")
+    try:
+        tensors = load_file(str(folder / WEIGHTS))
+    except (OSError, ValueError, SafetensorError) as error:
+        raise UsageError(f"cannot read the world-model checkpoint {folder}: {error}") from error
+    stats = LatentStats(tensors["latent.mean"].float(), tensors["latent.std"].float(), float(config["latent_variance"]))
+    decoder, transition = _build(config)
     try:
         decoder.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("decoder.")})
-        transition = None
-        if config["transition"] is not None:
-            transition = TransitionModel(TransitionConfig.from_json(config["transition"]))
+        if transition is not None:
             transition.load_state_dict({k[11:]: v for k, v in tensors.items() if k.startswith("transition.")})
-    except RuntimeError as error:
+        state = {}
+        for part, entry in config["training"].items():
+            opt = _optimizer_from_flat(part, tensors, entry["optimizer"]) if "optimizer" in entry else None
+            state[part] = PartState(
+                step=int(entry["step"]),
+                losses=[float(v) for v in entry["losses"]],
+                val_losses=[(int(s), float(v)) for s, v in entry["val_losses"]],
+                optimizer=opt,
+            )
+        info = EncoderInfo.from_json(config["encoder"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:
         raise UsageError(f"the weights in {folder} do not match its config: {error}") from error
-    state = {}
-    for part, entry in config["training"].items():
-        opt = _optimizer_from_flat(part, tensors, entry["optimizer"]) if "optimizer" in entry else None
-        state[part] = PartState(
-            step=int(entry["step"]),
-            losses=[float(v) for v in entry["losses"]],
-            val_losses=[(int(s), float(v)) for s, v in entry["val_losses"]],
-            optimizer=opt,
-        )
     world = WorldModel(
-        encoder=EncoderInfo.from_json(config["encoder"]),
+        encoder=info,
         stats=stats,
         decoder=decoder.eval(),
         transition=None if transition is None else transition.eval(),

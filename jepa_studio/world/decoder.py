@@ -28,7 +28,11 @@ class DecoderConfig:
     input size); hidden: channels after the 1x1 input conv; n_res: residual blocks;
     target: the tokens the models read, ``"raw"`` (the encoder's output) or ``"layer_norm"``
     (``F.layer_norm`` over D with no affine, the space V-JEPA 2's predictor predicts in, so
-    masked predictions can be decoded); see :func:`prepare_tokens`.
+    masked predictions can be decoded); see :func:`prepare_tokens`; head: how tokens become
+    pixels (:data:`HEADS`): ``"conv"``, stride-2 transposed convs up to the patch size, or
+    ``"patch"``, every token to its patch of pixels (a pixel shuffle, as MAE's decoder head)
+    as a linear readout plus a conv net at the token grid's resolution: much cheaper, and
+    exact for the pixel baselines.
     """
 
     dim: int
@@ -39,10 +43,13 @@ class DecoderConfig:
     hidden: int = 128
     n_res: int = 2
     target: str = "raw"
+    head: str = "conv"
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"decoder target must be one of {TARGETS}, not {self.target!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"decoder head must be one of {HEADS}, not {self.head!r}")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,6 +64,8 @@ class DecoderConfig:
 
 #: what a decoder can be trained on: raw tokens, or per-token layer-normed ones (no affine)
 TARGETS = ("raw", "layer_norm")
+#: how a decoder turns tokens into pixels
+HEADS = ("conv", "patch")
 
 
 def prepare_tokens(tokens: torch.Tensor, target: str = "raw") -> torch.Tensor:
@@ -96,11 +105,14 @@ class _ResBlock(nn.Module):
 class LatentDecoder(nn.Module):
     """Conv decoder: normalised tokens [B, h, w, D] -> frames [B, tubelet, 3, H, W] (about [0, 1]).
 
-    A 1x1 conv to ``hidden`` channels, residual blocks, then ``ceil(log2(patch_size))``
-    stride-2 transposed convs (channels halving, at least 32; GroupNorm and SiLU between), a 3x3 conv to
-    ``3 * tubelet`` channels, a bilinear resize to ``out_size`` when the patch size is not a
-    power of two, plus 0.5. The output is not squashed (a sigmoid saturates and stalls
-    training); :meth:`decode` clamps it to [0, 1].
+    A 1x1 conv to ``hidden`` channels and residual blocks at the token grid, then the head:
+    ``"conv"``: ``ceil(log2(patch_size))`` stride-2 transposed convs (channels halving, at
+    least 32; GroupNorm and SiLU between), a 3x3 conv to ``3 * tubelet`` channels and a
+    bilinear resize to ``out_size`` when the patch size is not a power of two; ``"patch"``: a
+    per-token linear layer to ``3 * tubelet * patch**2`` channels (zero at first) plus a linear
+    readout of the tokens (:func:`fit_readout` gives it a closed-form start), pixel-shuffled to
+    the patches. Plus 0.5. The output is not squashed (a sigmoid
+    saturates and stalls training); :meth:`decode` clamps it to [0, 1].
     """
 
     def __init__(self, config: DecoderConfig) -> None:
@@ -110,21 +122,35 @@ class LatentDecoder(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(config.dim, c, 1)]
         layers += [_ResBlock(c) for _ in range(config.n_res)]
         layers += [_norm(c), nn.SiLU()]
-        n_up = max(0, math.ceil(math.log2(max(1, config.patch_size))))
-        for _ in range(n_up):
-            out = max(32, c // 2)
-            layers += [nn.ConvTranspose2d(c, out, 4, stride=2, padding=1), _norm(out), nn.SiLU()]
-            c = out
-        last = nn.Conv2d(c, 3 * config.tubelet_size, 3, padding=1)
-        with torch.no_grad():  # start near a flat grey image
-            last.weight.mul_(0.1)
-            last.bias.zero_()
-        layers.append(last)
+        p, k = config.patch_size, config.tubelet_size
+        self.readout: nn.Linear | None = None
+        if config.head == "patch":  # per-token linear layers (the grid is channels-last already)
+            last: nn.Module = nn.Linear(c, 3 * k * p * p)
+            self.readout = nn.Linear(config.dim, 3 * k * p * p)
+            nn.init.zeros_(self.readout.weight)
+            nn.init.zeros_(self.readout.bias)
+        else:
+            for _ in range(max(0, math.ceil(math.log2(max(1, p))))):
+                out = max(32, c // 2)
+                layers += [nn.ConvTranspose2d(c, out, 4, stride=2, padding=1), _norm(out), nn.SiLU()]
+                c = out
+            last = nn.Conv2d(c, 3 * k, 3, padding=1)
+        with torch.no_grad():  # start near a flat grey image (the patch head: at the linear readout)
+            last.weight.mul_(0.0 if config.head == "patch" else 0.1)  # type: ignore[operator]
+            last.bias.zero_()  # type: ignore[union-attr]
+        if self.readout is None:
+            layers.append(last)
+            self.head = None
+        else:
+            self.head = last
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z: float [B, h, w, D] (normalised) -> float [B, tubelet, 3, H, W], unclamped."""
         x = self.net(z.permute(0, 3, 1, 2))
+        if self.readout is not None and self.head is not None:  # the grid times the patch size is the input size
+            patches = self.head(x.permute(0, 2, 3, 1)) + self.readout(z)
+            x = F.pixel_shuffle(patches.permute(0, 3, 1, 2), self.config.patch_size)
         if tuple(x.shape[-2:]) != tuple(self.config.out_size):
             x = F.interpolate(x, size=self.config.out_size, mode="bilinear", align_corners=False)
         x = x + 0.5
@@ -144,6 +170,41 @@ class LatentDecoder(nn.Module):
         out = [self(z[i : i + batch_size].to(device)).clamp_(0, 1) for i in range(0, len(z), batch_size)]
         self.train(was_training)
         return torch.cat(out, 0)
+
+
+@torch.no_grad()
+def fit_readout(decoder: LatentDecoder, z: torch.Tensor, x: torch.Tensor, ridge: float = 1e-3) -> bool:
+    """Set a ``"patch"`` decoder's linear readout to the ridge regression from tokens to what
+    the rest of the decoder leaves of their patches' pixels (a closed-form start for training).
+
+    Parameters
+    ----------
+    z: normalised tokens [N, h, w, D] of *training* steps; x: their frames
+        [N, tubelet, 3, H, W] in [0, 1]; ridge: the penalty, relative to the mean token energy.
+
+    Returns
+    -------
+    bool: False (nothing changed) for a ``"conv"`` decoder.
+    """
+    if decoder.readout is None or decoder.head is None:
+        return False
+    cfg = decoder.config
+    n, h, w, d = z.shape
+    if (h * cfg.patch_size, w * cfg.patch_size) != tuple(cfg.out_size):
+        return False
+    device = decoder.readout.weight.device
+    z = z.to(device).float()
+    pixels = x.to(device).float().reshape(n, -1, *x.shape[-2:]) - 0.5
+    target = F.pixel_unshuffle(pixels, cfg.patch_size).permute(0, 2, 3, 1)
+    target = target - decoder.head(decoder.net(z.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+    zf = torch.cat([z.reshape(-1, d), torch.ones(n * h * w, 1, device=device)], 1)
+    gram = (zf.T @ zf).double()  # products in float32, the solve in float64
+    scale = float(torch.diagonal(gram)[:d].mean()) or 1.0
+    gram += ridge * scale * torch.eye(d + 1, dtype=gram.dtype, device=device)
+    coef = torch.linalg.solve(gram, (zf.T @ target.reshape(n * h * w, -1)).double())
+    decoder.readout.weight.copy_(coef[:d].T.float())
+    decoder.readout.bias.copy_(coef[d].float())
+    return True
 
 
 def to_uint8_frames(x: torch.Tensor) -> np.ndarray:
@@ -198,7 +259,7 @@ def target_frames(
 
 
 def decoder_config_for(
-    features: PatchFeatures, hidden: int = 128, n_res: int = 2, target: str = "raw"
+    features: PatchFeatures, hidden: int = 128, n_res: int = 2, target: str = "raw", head: str = "patch"
 ) -> DecoderConfig:
     """A :class:`DecoderConfig` matching ``features``' grid, dim, patch and tubelet size."""
     _, h, w = features.grid
@@ -211,6 +272,7 @@ def decoder_config_for(
         hidden=hidden,
         n_res=n_res,
         target=target,
+        head=head,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,9 +27,14 @@ class EncoderInfo:
     input_size: tuple[int, int]
     grid: tuple[int, int]
     dim: int
+    latents: str = "window"
+    future_frames: int = 0
 
     @classmethod
     def from_features(cls, features: PatchFeatures) -> "EncoderInfo":
+        """What ``features`` came from; ``latents`` is their mode (see
+        :func:`~.latents.encode_latents`: plain encoder output counts as ``"window"``) and
+        ``future_frames`` how many later frames a step's tokens may have seen."""
         _, h, w = features.grid
         return cls(
             name=features.encoder,
@@ -41,6 +46,8 @@ class EncoderInfo:
             input_size=(int(features.input_size[0]), int(features.input_size[1])),
             grid=(int(h), int(w)),
             dim=int(features.dim),
+            latents=str(getattr(features, "mode", "window")),
+            future_frames=int(getattr(features, "future_frames", 0)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -48,7 +55,8 @@ class EncoderInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "EncoderInfo":
-        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
         data["input_size"] = tuple(data["input_size"])
         data["grid"] = tuple(data["grid"])
         return cls(**data)

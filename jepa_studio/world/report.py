@@ -1,22 +1,26 @@
 """Reports of a comparison: JSON, a Markdown / plain table, PNG line charts and rollout grids.
 
 Charts are drawn with Pillow (no matplotlib): one line per encoder for the world model (solid),
-the "nothing moves" baseline (dashed) and the decoder's ceiling (dotted).
+the "nothing moves" baseline (dashed), "constant velocity" (dash-dot) and the decoder's
+ceiling (dotted); bars for the probes' R². Files are written to temporary names and renamed,
+so a report rewritten after each encoder is never seen half written.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from ..render.text import font
 from .compare import ComparisonResult
+from .probes import POOLINGS
 
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194)]
 
@@ -33,7 +37,8 @@ PLOTS = (
 
 
 def result_to_json(result: ComparisonResult) -> dict[str, Any]:
-    """A JSON-able dict: settings, source, and per encoder its weights, rows and losses."""
+    """A JSON-able dict: settings and budget, source, the shared step plan and evaluation
+    windows, and per encoder its weights, latent mode, rows, verdict, probes and losses."""
     return {
         "source": result.source,
         "clips": result.n_clips,
@@ -41,16 +46,25 @@ def result_to_json(result: ComparisonResult) -> dict[str, Any]:
         "actions": result.has_actions,
         "cancelled": result.cancelled,
         "settings": result.settings.to_json(),
+        "budget": result.settings.budget,
+        "plan": None if result.plan is None else result.plan.to_json(),
+        "notes": list(result.notes),
         "encoders": [
             {
                 "label": e.info.label,
                 "encoder": e.info.to_json(),
                 "weights": e.weights_note,
                 "random_weights": e.weights_note == "random weights",
+                "latents": e.latents,
+                "future_frames_seen": e.info.future_frames,
                 "evaluation_rollouts": e.n_windows,
+                "scored_frames": [[list(t) for t in w] for w in e.scored],
                 "seconds": round(e.seconds, 3),
                 "checkpoint": e.checkpoint,
                 "horizons": [row.__dict__ for row in e.rows],
+                "verdict": e.verdict(),
+                "losing": e.losing(),
+                "probes": None if e.probe is None else e.probe.to_json(),
                 "decoder_loss": e.decoder_losses,
                 "decoder_val_loss": [list(v) for v in e.decoder_val],
                 "transition_loss": e.transition_losses,
@@ -58,6 +72,7 @@ def result_to_json(result: ComparisonResult) -> dict[str, Any]:
             }
             for e in result.encoders
         ],
+        "baseline_probes": [p.to_json() for p in result.baseline_probes],
     }
 
 
@@ -65,53 +80,90 @@ def _fmt(value: float, digits: int = 3) -> str:
     return "nan" if not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+#: (header, key of :meth:`ComparisonResult.table`); the first four are fixed (the window's table)
 TABLE_COLUMNS = (
     ("encoder", "encoder"),
     ("k", "horizon"),
-    ("frames", "frames_ahead"),
+    ("frames", "frames"),
     ("cos model", "cosine_model"),
     ("cos copy", "cosine_copy"),
+    ("cos vel", "cosine_velocity"),
     ("nMSE model", "nmse_model"),
     ("nMSE copy", "nmse_copy"),
+    ("nMSE vel", "nmse_velocity"),
     ("PSNR model", "psnr_model"),
     ("PSNR copy", "psnr_copy"),
+    ("PSNR vel", "psnr_velocity"),
     ("PSNR ceiling", "psnr_ceiling"),
     ("SSIM model", "ssim_model"),
     ("SSIM copy", "ssim_copy"),
+    ("SSIM vel", "ssim_velocity"),
     ("SSIM ceiling", "ssim_ceiling"),
+    ("s ahead", "seconds_ahead"),
 )
 
 
-def format_table(result: ComparisonResult, markdown: bool = True) -> str:
-    """The per-horizon table, one row per (encoder, horizon), plus notes on weights and terms."""
-    rows = []
-    for entry in result.table():
-        cells = []
-        for _, key in TABLE_COLUMNS:
-            v = entry[key]
-            cells.append(str(v) if isinstance(v, (int, str)) else _fmt(v, 2 if key.startswith("psnr") else 3))
-        rows.append(cells)
-    heads = [h for h, _ in TABLE_COLUMNS]
+def _cell(key: str, value: Any) -> str:
+    if isinstance(value, (int, str)):
+        return str(value)
+    return _fmt(value, 2 if key.startswith(("psnr", "seconds")) else 3)
+
+
+def _grid(heads: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(heads)]
     if markdown:
         lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths)) + " |"]
         lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-        lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    else:
-        lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths))]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        return lines + ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths))]
+    return lines + ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+
+
+def probe_table(result: ComparisonResult, markdown: bool = True) -> list[str]:
+    """The probe R² table (one row per encoder, pixel baselines marked), or no lines."""
+    probes = result.probes()
+    if not probes:
+        return []
+    names = list(dict.fromkeys(n for p, _ in probes for n, _ in p.summary))
+    heads = ["probe R² (held out)"] + [f"{n} ({pool})" for n in names for pool in POOLINGS]
+    rows = []
+    for p, baseline in probes:
+        label = p.label + (" (baseline)" if baseline else "")
+        rows.append([label] + [_fmt(p.r2(n, pool), 2) for n in names for pool in POOLINGS])
+    split = probes[0][0].split
+    note = (f"Probes: ridge from one time step's latent (mean-pooled, or the token grid) to the state at its "
+            f"last frame; {split}. 1 is perfect, 0 is the held-out mean, below 0 worse than it.")
+    return _grid(heads, rows, markdown) + [note]
+
+
+def format_table(result: ComparisonResult, markdown: bool = True) -> str:
+    """The per-horizon table, one row per (encoder, horizon), the verdicts in words, the
+    probe table, and notes on weights, latents, the shared frames and the budget."""
+    rows = [[_cell(key, entry[key]) for _, key in TABLE_COLUMNS] for entry in result.table()]
+    lines = _grid([h for h, _ in TABLE_COLUMNS], rows, markdown)
     notes = [
         "",
         f"Source: {result.source} ({result.n_clips} clip(s), {result.n_frames} frames"
         f"{', with actions' if result.has_actions else ''}); the last "
         f"{result.settings.val_fraction:.0%} of every clip held out for evaluation.",
         "model: the transition model's rollout; copy: \"nothing moves\" (repeat the last latent / frame); "
-        "ceiling: the decoder on the true latents.",
+        "vel: \"constant velocity\" (z_c + j (z_c - z_c-1), decoded); ceiling: the decoder on the true latents. "
+        "frames: the frames ahead of the last context frame a step covers (scored on each).",
     ]
+    if result.plan is not None:
+        notes.append(f"Frames: {result.plan.describe()}.")
+    notes += result.notes
+    notes.append(f"Training budget: {result.settings.budget}.")
     for e in result.encoders:
-        notes.append(f"{e.info.label}: {e.weights_note}, {e.n_windows} evaluation rollouts, {e.seconds:.1f} s.")
+        notes.append(
+            f"{e.info.label}: {e.weights_note}, {e.latents} latents, {e.n_windows} evaluation rollouts, {e.seconds:.1f} s."
+        )
+    notes += [e.verdict() for e in result.encoders]
     if result.cancelled:
         notes.append("Cancelled: only the encoders above finished.")
+    probe_lines = probe_table(result, markdown)
+    if probe_lines:
+        notes += [""] + probe_lines
     return "\n".join(lines + notes) + "\n"
 
 
@@ -158,14 +210,16 @@ def _draw_line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], color:
     if style == "solid":
         draw.line(pts, fill=color, width=2)
         return
-    on, off = (9, 6) if style == "dashed" else (2, 5)
+    pattern = {"dashed": (9, 6), "dotted": (2, 5), "dashdot": (9, 4, 2, 4)}[style]
     for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
         length = math.hypot(x1 - x0, y1 - y0)
-        pos = 0.0
+        pos, i = 0.0, 0
         while pos < length:
+            on, off = pattern[i % len(pattern)], pattern[(i + 1) % len(pattern)]
             a, b = pos / length, min(pos + on, length) / length
             draw.line([(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a), (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)], fill=color, width=2)
             pos += on + off
+            i += 2
 
 
 def line_chart(
@@ -233,9 +287,53 @@ def metric_chart(result: ComparisonResult, metric: str) -> np.ndarray:
         xs = [r.frames_ahead for r in e.rows]
         series.append(Series(f"{e.info.label}", xs, [getattr(r, f"{key}_model") for r in e.rows], color, "solid"))
         series.append(Series(f"{e.info.label}: copy", xs, [getattr(r, f"{key}_copy") for r in e.rows], color, "dashed"))
+        series.append(Series(f"{e.info.label}: const. velocity", xs, [getattr(r, f"{key}_velocity") for r in e.rows], color, "dashdot"))
         if hasattr(e.rows[0] if e.rows else None, f"{key}_ceiling"):
             series.append(Series(f"{e.info.label}: ceiling", xs, [getattr(r, f"{key}_ceiling") for r in e.rows], color, "dotted"))
-    return line_chart(series, title, "frames ahead", ylabel)
+    return line_chart(series, title, "frames ahead (last frame of the step)", ylabel)
+
+
+def probe_chart(result: ComparisonResult, size: tuple[int, int] = (760, 420)) -> np.ndarray:
+    """Bars of held-out probe R² per encoder (pixel baselines hatched grey labels), one group
+    per (target, readout). Returns uint8 [H, W, 3]; raises ValueError without probes."""
+    probes = result.probes()
+    if not probes:
+        raise ValueError("no probes to draw")
+    keys = list(dict.fromkeys(k for p, _ in probes for k in p.summary))
+    width, height = size
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    f_title, f_tick = font(17), font(12)
+    left, right, top, bottom = 60, width - 200, 50, height - 50
+    lo = min([0.0] + [max(-1.0, v) for p, _ in probes for v in p.summary.values() if math.isfinite(v)])
+    ticks = _nice_ticks(lo, 1.0)
+
+    def py(v: float) -> float:
+        return bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (bottom - top)
+
+    draw.text((left, 10), "Temporal probes: held-out R² of ridge readouts", fill=(0, 0, 0), font=f_title)
+    for t in ticks:
+        draw.line([(left, py(t)), (right, py(t))], fill=(200, 200, 200) if t == 0 else (232, 232, 232))
+        label = _tick_label(t)
+        draw.text((left - 8 - draw.textlength(label, font=f_tick), py(t) - 7), label, fill=(60, 60, 60), font=f_tick)
+    slot = (right - left) / len(keys)
+    bar = slot * 0.8 / len(probes)
+    for g, (name, pooling) in enumerate(keys):
+        x0 = left + g * slot + slot * 0.1
+        for i, (p, _) in enumerate(probes):
+            v = p.summary.get((name, pooling), float("nan"))
+            if math.isfinite(v):
+                y = py(max(v, ticks[0]))
+                draw.rectangle([x0 + i * bar, min(y, py(0)), x0 + (i + 1) * bar - 2, max(y, py(0))], fill=PALETTE[i % len(PALETTE)])
+        label = f"{name} ({pooling})"
+        draw.text((left + g * slot + slot / 2 - draw.textlength(label, font=f_tick) / 2, bottom + 8), label, fill=(0, 0, 0), font=f_tick)
+    draw.rectangle([left, top, right, bottom], outline=(0, 0, 0))
+    ly = top
+    for i, (p, baseline) in enumerate(probes):
+        draw.rectangle([right + 14, ly + 3, right + 28, ly + 15], fill=PALETTE[i % len(PALETTE)])
+        draw.text((right + 34, ly + 1), p.label + (" (baseline)" if baseline else ""), fill=(0, 0, 0), font=f_tick)
+        ly += 20
+    return np.asarray(img)
 
 
 def _smooth(values: Sequence[float], n: int = 200) -> tuple[list[float], list[float]]:
@@ -292,25 +390,37 @@ def rollout_grid(result: ComparisonResult, cell: int = 128) -> np.ndarray:
     return labelled_grid(rows, captions=captions, title=title, row_label_colors=colors)
 
 
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _save_png(path: Path, image: np.ndarray) -> Path:
+    return _atomic(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG"))
+
+
 def write_report(result: ComparisonResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write report.json, table.md, plots/*.png and rollouts.png under ``out_dir``; returns the paths."""
+    """Write report.json, table.md, plots/*.png and rollouts.png under ``out_dir`` (each file
+    atomically, so it can be rewritten after every encoder); returns the paths."""
     out = Path(out_dir)
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    paths["json"] = out / "report.json"
-    paths["json"].write_text(json.dumps(result_to_json(result), indent=1, allow_nan=True))
-    paths["table"] = out / "table.md"
-    paths["table"].write_text(format_table(result, markdown=True))
+    text = json.dumps(result_to_json(result), indent=1, allow_nan=True)
+    paths["json"] = _atomic(out / "report.json", lambda tmp: tmp.write_text(text))
+    table = format_table(result, markdown=True)
+    paths["table"] = _atomic(out / "table.md", lambda tmp: tmp.write_text(table))
     if result.encoders:
         for metric, *_ in PLOTS:
-            p = plots / f"{metric}.png"
-            Image.fromarray(metric_chart(result, metric)).save(p)
-            paths[f"plot_{metric}"] = p
+            paths[f"plot_{metric}"] = _save_png(plots / f"{metric}.png", metric_chart(result, metric))
         for part in ("decoder", "transition"):
-            p = plots / f"loss_{part}.png"
-            Image.fromarray(loss_chart(result, part)).save(p)
-            paths[f"plot_loss_{part}"] = p
-        paths["rollouts"] = out / "rollouts.png"
-        Image.fromarray(rollout_grid(result)).save(paths["rollouts"])
+            paths[f"plot_loss_{part}"] = _save_png(plots / f"loss_{part}.png", loss_chart(result, part))
+        paths["rollouts"] = _save_png(out / "rollouts.png", rollout_grid(result))
+    if result.probes():
+        paths["plot_probes"] = _save_png(plots / "probes.png", probe_chart(result))
     return paths

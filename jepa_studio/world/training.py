@@ -21,11 +21,14 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
+from .decoder import fit_readout
 from .latents import window_starts
 from .model import LatentSequence, PartState, WorldModel
 
 #: ``progress(step, total, loss)``
 ProgressFn = Callable[[int, int, float], None]
+#: training tokens the decoder's closed-form readout is fitted on (evenly spaced steps)
+READOUT_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,9 @@ class TrainSettings:
 
     steps: total optimiser steps; batch_size; lr: peak AdamW learning rate (linear warm-up over
     ``warmup`` steps, cosine decay to 10%); weight_decay; seed; checkpoint_every: steps
-    between checkpoints; val_every: steps between held-out evaluations; device.
+    between checkpoints; val_every: steps between held-out evaluations; device;
+    unroll: the transition model's loss covers rollouts of this many steps (1: teacher
+    forcing only).
     """
 
     steps: int = 400
@@ -46,6 +51,7 @@ class TrainSettings:
     checkpoint_every: int = 100
     val_every: int = 50
     device: str = "cpu"
+    unroll: int = 1
 
     def lr_at(self, step: int) -> float:
         warm = min(1.0, (step + 1) / max(1, self.warmup))
@@ -124,6 +130,8 @@ def train_decoder(
 ) -> PartState:
     """Train ``world.decoder`` (MSE on pixels) on the training steps of ``sequences``.
 
+    A new ``"patch"`` decoder's linear readout starts at the ridge regression from tokens to
+    pixels (:func:`~.decoder.fit_readout`, on at most :data:`READOUT_TOKENS` training tokens).
     The held-out loss (``state.val_losses``) is the MSE on the held-out steps (at most 256,
     evenly spaced). Needs ``sequence.frames``.
     """
@@ -141,6 +149,11 @@ def train_decoder(
         z = torch.stack([sequences[i].latents[t] for i, t in pairs]).to(device)
         x = torch.stack([sequences[i].frames[t] for i, t in pairs]).to(device).float() / 255.0  # type: ignore[index]
         return z, x
+
+    if world.state["decoder"].step == 0:  # a closed-form start for the linear readout
+        h, w = sequences[0].latents.shape[1:3]
+        n = max(1, min(len(train), READOUT_TOKENS // (h * w)))
+        fit_readout(world.decoder.to(device), *gather([train[j] for j in torch.linspace(0, len(train) - 1, n).long().tolist()]))
 
     def batch_loss(gen: torch.Generator) -> torch.Tensor:
         z, x = gather([train[j] for j in _pick(gen, len(train), settings.batch_size)])
@@ -201,22 +214,27 @@ def train_transition(
     cancel: threading.Event | None = None,
     checkpoint: str | Path | None = None,
 ) -> PartState:
-    """Train ``world.transition`` teacher-forced one step ahead (MSE on normalised latents).
+    """Train ``world.transition`` (MSE on normalised latents): teacher-forced one step ahead,
+    and on its own rollouts when ``settings.unroll > 1``.
 
-    Windows of ``history + 1`` steps ``world.frameskip`` apart, wholly in the training part;
-    positions ``0..H-1`` are inputs, ``1..H`` targets. The held-out loss is the one-step MSE
-    at the last position (full history) of windows whose target is held out.
+    Windows of ``history + unroll`` steps ``world.frameskip`` apart, wholly in the training
+    part; positions ``0..H-1`` are inputs and ``1..H`` targets (teacher forcing), then the
+    model's prediction is fed back ``unroll - 1`` times (gradients flow through it) and
+    each rolled-out step is compared with the true one; the loss averages the ``unroll``
+    terms. The held-out loss is the one-step MSE at the last position (full history) of
+    windows whose target is held out.
     """
     model = world.transition
     if model is None:
         raise ValueError("this world model has no transition model")
     h, f = model.config.history, world.frameskip
-    train = transition_windows(sequences, h + 1, f, held_out=False)
+    u = max(1, int(settings.unroll))
+    train = transition_windows(sequences, h + u, f, held_out=False)
     held = transition_windows(sequences, h + 1, f, held_out=True, n_context=h)
     if not train:
         raise UsageError(
-            f"the clip is too short for a history of {h} steps with frameskip {f}: "
-            "use more frames, a shorter history or a smaller frameskip"
+            f"the clip is too short for a history of {h} steps and {u} predicted step(s) with frameskip {f}: "
+            "use more frames, a shorter history, less unrolling or a smaller frameskip"
         )
     if len(held) > 256:
         held = [held[j] for j in torch.linspace(0, len(held) - 1, 256).long().tolist()]
@@ -226,10 +244,17 @@ def train_transition(
 
     def batch_loss(gen: torch.Generator) -> torch.Tensor:
         pairs = [train[j] for j in _pick(gen, len(train), settings.batch_size)]
-        z, a = gather_windows(sequences, pairs, h + 1, f)
+        z, a = gather_windows(sequences, pairs, h + u, f)
         z = z.to(device)
-        a = a[:, :h].to(device) if a is not None and model.config.action_dim else None
-        return F.mse_loss(model(z[:, :h], a), z[:, 1:])
+        a = a.to(device) if a is not None and model.config.action_dim else None
+        out = model(z[:, :h], None if a is None else a[:, :h])
+        loss = F.mse_loss(out, z[:, 1 : h + 1])
+        seq = torch.cat([z[:, :h], out[:, -1:]], 1)
+        for k in range(1, u):
+            nxt = model(seq[:, -h:], None if a is None else a[:, k : k + h])[:, -1:]
+            loss = loss + F.mse_loss(nxt, z[:, h + k : h + k + 1])
+            seq = torch.cat([seq, nxt], 1)
+        return loss / u
 
     @torch.no_grad()
     def val_loss() -> float | None:

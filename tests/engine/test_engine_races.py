@@ -183,7 +183,7 @@ def test_cancel_while_training_waits_in_the_queue_ends_the_run(small_video) -> N
         gate = Gate()
         engine.submit_gpu_task(gate.wait)  # an export or masked prediction runs
         assert gate.entered.wait(TIMEOUT)
-        settings = WorldSettings(("pixels",), DataSpec("video", 0, 16, 1), steps=3, resolution=32,
+        settings = WorldSettings.of(("pixels",), DataSpec("video", 0, 16, 1), decoder_steps=3, transition_steps=3, resolution=32,
                                  width=16, depth=1, heads=2, decoder_hidden=8, batch_size=4)
         run = world.train(settings, None)
         assert world.training
@@ -483,7 +483,7 @@ def test_a_save_interrupted_between_its_two_files_loads_one_consistent_checkpoin
 
 
 def test_a_sidecar_write_that_fails_keeps_the_previous_sidecar(tmp_path, monkeypatch) -> None:
-    settings = WorldSettings(("pixels",), DataSpec("video", 0, 16, 1), frameskip=2, horizon=4)
+    settings = WorldSettings.of(("pixels",), DataSpec("video", 0, 16, 1), frameskip=2, horizon=4)
     write_sidecar(tmp_path, "pixels", settings)
     before = read_sidecar(tmp_path)
     assert before["encoder"] == "pixels" and before["horizon"] == 4
@@ -496,7 +496,7 @@ def test_a_sidecar_write_that_fails_keeps_the_previous_sidecar(tmp_path, monkeyp
 
     monkeypatch.setattr(pathlib.Path, "write_text", half_then_fail)
     with pytest.raises(OSError):
-        write_sidecar(tmp_path, "pixels", WorldSettings(("pixels",), horizon=7))
+        write_sidecar(tmp_path, "pixels", WorldSettings.of(("pixels",), horizon=7))
     monkeypatch.undo()
     assert read_sidecar(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["studio.json"]

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from jepa_studio.engine import StudioEngine, make_request
-from jepa_studio.engine import world as world_engine
+from jepa_studio.engine.world import engine as world_engine
 from jepa_studio.engine.world import DataSpec, MaskDecoded, RolloutView, WorldEngine, WorldRunDone, WorldSettings
 from jepa_studio.state.clip import ClipWindow
 from jepa_studio.state.view import ViewSettings
 
-SETTINGS = dict(history=2, horizon=3, frameskip=2, steps=12, batch_size=4, width=16, depth=1, heads=2,
+SETTINGS = dict(history=2, horizon=3, frameskip=2, decoder_steps=12, transition_steps=12, batch_size=4, width=16, depth=1, heads=2,
                 decoder_hidden=8, resolution=32, val_every=4, checkpoint_every=100)
 
 
@@ -38,7 +38,7 @@ def make_engine(small_video):
 
 
 def test_sliced_training_equals_one_run_and_rollouts_line_up(small_video, tmp_path, monkeypatch) -> None:
-    settings = WorldSettings(("pixels",), DataSpec("video", 0, 20, 1), **SETTINGS)
+    settings = WorldSettings.of(("pixels",), DataSpec("video", 0, 20, 1), **SETTINGS)
     engine, we, messages = make_engine(small_video)
     try:
         we.train(settings, tmp_path / "a")
@@ -97,8 +97,8 @@ def test_sliced_training_equals_one_run_and_rollouts_line_up(small_video, tmp_pa
 
 
 def test_masked_predictions_decode_with_a_layer_norm_decoder(small_video, tmp_path) -> None:
-    settings = WorldSettings(("pixels-tubelet",), DataSpec("video", 0, 12, 1), target="layer_norm",
-                             **{**SETTINGS, "steps": 4})
+    settings = WorldSettings.of(("pixels-tubelet",), DataSpec("video", 0, 12, 1), target="layer_norm",
+                                **{**SETTINGS, "decoder_steps": 4, "transition_steps": 4})
     engine, we, messages = make_engine(small_video)
     try:
         we.train(settings, None)
@@ -117,9 +117,46 @@ def test_masked_predictions_decode_with_a_layer_norm_decoder(small_video, tmp_pa
         direct = entry.world.decode_tokens(tokens.float())  # [4, H, W, 3]: frames 0, 1, 2, 3
         np.testing.assert_array_equal(decoded.images, direct[[1, 3]])
         # a decoder on raw tokens is not used for masked predictions
-        raw = WorldSettings(("pixels",), DataSpec("video", 0, 12, 1), **{**SETTINGS, "steps": 2})
+        raw = WorldSettings.of(("pixels",), DataSpec("video", 0, 12, 1), **{**SETTINGS, "decoder_steps": 2, "transition_steps": 2})
         we.train(raw, None)
         assert we.wait_idle(60)
         assert we.masked_decoder("pixels") is None
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("mode", ["causal", "window"])
+def test_the_window_trains_vjepa2_on_latents_of_its_mode(small_video, tiny_vjepa2, mode) -> None:
+    """The World model dock's V-JEPA 2 models read :func:`encode_latents` in the chosen mode:
+    causal latents that saw no later frame by default, the bidirectional window labelled."""
+    from jepa_studio.world.latents import encode_latents
+
+    name = str(tiny_vjepa2)
+    settings = WorldSettings.of((name,), DataSpec("video", 0, 12, 1), latents=mode,
+                                **{**SETTINGS, "decoder_steps": 1, "transition_steps": 1, "resolution": 64})
+    engine, we, messages = make_engine(small_video)
+    try:
+        we.train(settings, None)
+        assert we.wait_idle(120)
+        assert not [m for m in messages if isinstance(m, WorldRunDone) and m.error], messages
+        info = we.worlds[name].world.encoder
+        assert info.latents == mode
+        assert (info.future_frames > 0) == (mode == "window")
+        # the latents it trained on are exactly encode_latents' of the same pixels
+        holder: list = []
+        done = threading.Event()
+
+        def check(_token) -> None:
+            enc = engine.encoder(name, "auto", 64)
+            pixels = engine.clip_pixels(list(range(12)))
+            holder.append((encode_latents(enc, pixels, mode, list(range(12))),
+                           we.latent_cache.get(next(iter(we.latent_cache._items)))))
+            done.set()
+
+        engine.submit_gpu_task(check)
+        assert done.wait(60)
+        direct, cached = holder[0]
+        assert torch.equal(direct.tokens, cached.tokens)
+        assert cached.mode == mode
     finally:
         engine.close()

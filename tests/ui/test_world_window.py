@@ -50,11 +50,16 @@ def open_window(qtbot, make_window, video: Path, encoders=("pixels", "pixels-tub
     return window, ctrl
 
 
+def set_steps(p, n: int) -> None:
+    p.decoder_steps.setValue(n)
+    p.transition_steps.setValue(n)
+
+
 def test_train_from_the_dock_panes_match_the_direct_computation(qtbot, make_window, videos, screenshot) -> None:
     window, ctrl = open_window(qtbot, make_window, videos["first"])
     p = ctrl.panel
     assert p.stop.value() == 24  # the whole video by default
-    p.steps.setValue(30)
+    set_steps(p, 30)
     window.dock_world = ctrl.dock
     ctrl.dock.show()
     ctrl.dock.raise_()
@@ -136,7 +141,7 @@ def test_train_from_the_dock_panes_match_the_direct_computation(qtbot, make_wind
 def test_cancel_keeps_a_loadable_checkpoint_and_resume_continues(qtbot, make_window, videos) -> None:
     window, ctrl = open_window(qtbot, make_window, videos["first"], ("pixels",))
     p = ctrl.panel
-    p.steps.setValue(3000)
+    set_steps(p, 3000)
 
     def on_message(message) -> None:
         if isinstance(message, WorldProgress) and message.part == "decoder" and message.step >= 20:
@@ -152,7 +157,7 @@ def test_cancel_keeps_a_loadable_checkpoint_and_resume_continues(qtbot, make_win
     assert 20 <= k < 3000 and saved.state["transition"].step == 0
     assert len(saved.state["decoder"].losses) == k
 
-    p.steps.setValue(k + 15)
+    set_steps(p, k + 15)
     ctrl.train(resume=True)
     qtbot.waitUntil(lambda: not ctrl.world.training and p.train.isEnabled(), timeout=TIMEOUT)
     world = ctrl.world.worlds["pixels"].world
@@ -168,10 +173,16 @@ def test_comparison_panel_shows_the_result(qtbot, make_window, videos, tmp_path,
 
     window, ctrl = open_window(qtbot, make_window, videos["first"], ("pixels", "pixels-tubelet"))
     p = ctrl.panel
+    assert p.latents.currentData() == "causal"  # the CLI's default
+    p.latents.setCurrentIndex(p.latents.findData("window"))
+    assert ctrl.state.options.latents == "window"  # the widgets drive the Qt-free options...
+    ctrl.state.options.update(latents="causal")
+    assert p.latents.currentData() == "causal"  # ...and show them
     p.source.setCurrentIndex(p.source.findData("pendulum"))
+    assert ctrl.state.options.source == "pendulum"
     p.episodes.setValue(2)
     p.episode_frames.setValue(24)
-    p.steps.setValue(6)
+    set_steps(p, 6)
     p.horizon.setValue(2)
     ctrl.overrides["val_fraction"] = 0.4
     assert ctrl.run_comparison() is not None
@@ -196,6 +207,11 @@ def test_comparison_panel_shows_the_result(qtbot, make_window, videos, tmp_path,
     window.grid.fit((128, 72))
     qtbot.wait(200)
     screenshot(window, "world_comparison")
+    # the summary tab: the text jepa-studio compare prints (verdicts in words, temporal probes)
+    summary = ctrl.compare_panel.summary.toPlainText()
+    for e in result.encoders:
+        assert e.verdict() in summary
+    assert "probe R² (held out)" in summary and "causal latents" in summary
     out = tmp_path / "report"
     ctrl.write_report(out)
     qtbot.waitUntil(lambda: (out / "report.json").is_file() and (out / "rollouts.png").is_file(), timeout=TIMEOUT)
@@ -209,7 +225,7 @@ def test_masked_prediction_decoded_by_a_layer_norm_decoder(qtbot, make_window, v
     window, ctrl = open_window(qtbot, make_window, videos["first"], (name,))
     window.session.set_resolution(64)
     p = ctrl.panel
-    p.steps.setValue(3)
+    set_steps(p, 3)
     p.stop.setValue(12)
     p.target.setCurrentIndex(p.target.findData("layer_norm"))
     assert ctrl.train() is not None, window.message_bar.text()

@@ -84,3 +84,62 @@ def test_bad_checkpoints_fail_clearly(tmp_path):
     (tmp_path / "weights.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(UsageError, match="cannot read"):
         load_world(tmp_path)
+
+
+def _damage(folder, edit):
+    """Rewrite a saved checkpoint's config (inside the weights file and in config.json)."""
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(folder / "weights.safetensors"))
+    config = json.loads((folder / "config.json").read_text())
+    text = edit(config)
+    text = text if isinstance(text, str) else json.dumps(config)
+    save_file(tensors, str(folder / "weights.safetensors"), metadata={"format": "jepa-studio-world-model", "config": text})
+    (folder / "config.json").write_text(text)
+
+
+def _deep(n):
+    return "[" * n + "]" * n
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c.pop("latent_variance"), "latent_variance is missing"),
+        (lambda c: c["decoder"].update(hidden=200000), "decoder.hidden = 200000 is outside"),
+        (lambda c: c["decoder"].update(hidden=4096), r"decoder\.\S+ has shape"),
+        (lambda c: c["transition"].update(width=8192, heads=4), "transition.pos_space has shape"),
+        (lambda c: c["transition"].update(depth="3"), "transition.depth must be a whole number"),
+        (lambda c: c["transition"].update(heads=3), "not a multiple of transition.heads"),
+        (lambda c: c["encoder"].update(grid=[4]), "encoder.grid must be a list of two"),
+        (lambda c: c.update(encoder="pixels"), "encoder is not an object"),
+        (lambda c: c["training"]["decoder"].update(losses=["x"]), "training.decoder.losses must hold numbers"),
+        (lambda c: c.update(training={"decoder": {"step": 1, "losses": [], "val_losses": [], "optimizer": {}}}),
+         "optimizer.param_groups is missing"),
+        (lambda c: c.update(seed=_deep(3)), "seed must be a whole number"),
+        (lambda c: c.update(extra=json.loads(_deep(40))), "nests too deeply"),
+        (lambda c: '{"a": ' + _deep(100000) + "}", "nests too deeply"),
+        (lambda c: "[1, 2]", "not a JSON object"),
+        (lambda c: "{not json", "not valid JSON"),
+    ],
+)
+def test_damaged_checkpoints_end_in_one_clear_error(tmp_path, edit, message):
+    world, seq = _setup()
+    folder = save_world(world, tmp_path / "ck")
+    _damage(folder, edit)
+    with pytest.raises(UsageError, match=message) as info:
+        load_world(folder)
+    assert "\n" not in str(info.value) and str(folder) in str(info.value)
+
+
+def test_a_missing_weight_is_named_before_loading(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    world, _ = _setup()
+    folder = save_world(world, tmp_path / "ck")
+    tensors = load_file(str(folder / "weights.safetensors"))
+    del tensors["transition.head.bias"]
+    text = json.loads((folder / "config.json").read_text())
+    save_file(tensors, str(folder / "weights.safetensors"), metadata={"format": "jepa-studio-world-model", "config": json.dumps(text)})
+    with pytest.raises(UsageError, match="lack transition.head.bias"):
+        load_world(folder)

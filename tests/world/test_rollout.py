@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from jepa_studio.encoders.pixels import patchify
-from jepa_studio.world.compare import evaluate_world
 from jepa_studio.world.decoder import resize_frames
+from jepa_studio.world.evaluation import constant_velocity, evaluate_world
+from jepa_studio.world.plan import make_plan
 from jepa_studio.world.latents import step_actions, window_starts
 from jepa_studio.world.model import WorldModel, prepare_sequence
 from jepa_studio.world.rollout import rollout
@@ -81,19 +82,27 @@ def test_evaluation_compares_decoded_rollouts_with_the_right_frames(tubelet, fra
     world = WorldModel.create(feats, history=2, frameskip=frameskip, width=16, depth=1, heads=2, decoder_hidden=8)
     seqs = [prepare_sequence(world, f, c, val_fraction=0.4) for f, c in zip(feats, clips)]
     world.decoder = _Unpatchify(world)
-    real = [resize_frames(c, f.crop_box, (32, 32)) for f, c in zip(feats, clips)]
-    rows, windows, images = evaluate_world(world, seqs, real, 2, 50, frameskip * tubelet, (32, 32))
+    real = [(resize_frames(c, f.crop_box, (32, 32)) * 255).round().to(torch.uint8) for f, c in zip(feats, clips)]
+    plan = make_plan([f.frame_indices for f in feats], tubelet, frameskip * tubelet, 2, 2, 0.4, 50)
+    rows, scored, images = evaluate_world(world, seqs, plan, real)
     assert [r.frames_ahead for r in rows] == [frameskip * tubelet, 2 * frameskip * tubelet]
+    assert scored == [list(w.targets) for w in plan.windows]
     for r in rows:
         assert r.psnr_ceiling > 60 and r.ssim_ceiling > 0.999
         # an untrained residual model predicts "nothing moves": the same latents as the copy
         assert r.cosine_model == pytest.approx(r.cosine_copy, abs=1e-5)
         assert r.nmse_model == pytest.approx(r.nmse_copy, rel=1e-4)
-    si, start = windows[0]
-    last = max(seqs[si].frame_indices[start + frameskip])
-    target = seqs[si].frame_indices[start + 2 * frameskip]
-    x_last = torch.from_numpy(clips[si][last]).permute(2, 0, 1).float() / 255
-    x_target = torch.from_numpy(clips[si][target[0]]).permute(2, 0, 1).float() / 255
+    w = plan.windows[0]
+    x_last = torch.from_numpy(clips[w.clip][w.last_context_frame]).permute(2, 0, 1).float() / 255
+    x_target = torch.from_numpy(clips[w.clip][w.targets[0][0]]).permute(2, 0, 1).float() / 255
     assert torch.allclose(images["real"][0, 0, 0], x_target, atol=1e-6)
     assert torch.allclose(images["ceiling"][0, 0, 0], x_target, atol=1e-5)
     assert not torch.allclose(x_last, x_target)
+
+
+def test_constant_velocity_extrapolates_the_last_two_context_steps():
+    z = torch.arange(12, dtype=torch.float32).reshape(1, 3, 2, 2) ** 2  # [B, H, ...]
+    out = constant_velocity(z, 3)
+    step = z[:, 2] - z[:, 1]
+    for j in range(3):
+        assert torch.equal(out[:, j], z[:, 2] + (j + 1) * step)

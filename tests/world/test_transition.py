@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from jepa_studio.world.model import WorldModel, prepare_sequence
@@ -100,3 +101,30 @@ def test_pendulum_actions_change_rollouts(episodes):
     assert max(push_pull_difference()) == 0.0
     train_transition(world, seqs, TrainSettings(steps=100, batch_size=16, lr=2e-3, warmup=5))
     assert min(push_pull_difference()) > 1e-2
+
+
+def test_unrolled_training_feeds_the_models_own_prediction_back():
+    """The first step's loss with unroll 2, by hand: the mean of the teacher-forced MSE and the
+    MSE of the step predicted from the model's own first prediction."""
+    import copy
+
+    from jepa_studio.world.training import _generator, gather_windows, transition_windows
+
+    frames = moving_square(16, 32)
+    feats = pixel_encoder().encode(frames)
+    world = WorldModel.create([feats], history=2, width=16, depth=1, heads=2, val_fraction=0.0, decoder_hidden=8)
+    for p in world.transition.parameters():  # make the prediction matter (the head starts at zero)
+        torch.nn.init.normal_(p, std=0.05)
+    seq = prepare_sequence(world, feats, val_fraction=0.0)
+    model = copy.deepcopy(world.transition)
+    settings = TrainSettings(steps=1, batch_size=4, unroll=2, seed=3)
+    windows = transition_windows([seq], 4, 1, held_out=False)
+    picks = torch.randint(0, len(windows), (4,), generator=_generator(3, 0)).tolist()
+    z, _ = gather_windows([seq], [windows[j] for j in picks], 4, 1)
+    with torch.no_grad():
+        out = model(z[:, :2])
+        first = torch.nn.functional.mse_loss(out, z[:, 1:3])
+        second = model(torch.cat([z[:, 1:2], out[:, -1:]], 1))[:, -1:]
+        expected = (first + torch.nn.functional.mse_loss(second, z[:, 3:4])) / 2
+    state = train_transition(world, [seq], settings)
+    assert state.losses[0] == pytest.approx(float(expected), rel=1e-5)

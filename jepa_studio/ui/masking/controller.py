@@ -113,7 +113,7 @@ class MaskingFeature(QObject):
     def _build_panel(self) -> None:
         self.panel = MaskingPanel()
         self.panel.bind(self.state)
-        dock = QDockWidget("Masking", self.host.widget)
+        dock = QDockWidget("Mask", self.host.widget)
         dock.setObjectName("maskingDock")
         scroll = QScrollArea()  # the dock never forces the window taller than the screen
         scroll.setWidgetResizable(True)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QSizePolicy,
     QStyle,
+    QTabBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -205,7 +206,15 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
                 first.raise_()  # the first feature's dock (Settings) stays in front
             self._tabbed_docks.append(dock)
+            QTimer.singleShot(0, self._unelide_dock_tabs)  # Qt makes the tab bar after this returns
         self.view_menu.addAction(dock.toggleViewAction())
+
+    def _unelide_dock_tabs(self) -> None:
+        """Tabbed docks show whole titles ("Settings", not "Setti…"); scroll arrows if need be."""
+        for bar in self.findChildren(QTabBar):
+            if bar.parent() is self:  # the dock areas' tab bars, not a panel's tabs
+                bar.setElideMode(Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
 
     def menu(self, title: str) -> QMenu:
         plain = title.replace("&", "")

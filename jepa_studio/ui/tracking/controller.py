@@ -48,7 +48,7 @@ class TrackingFeature(QObject):
 
         self.panel = TrackingPanel()
         self.panel.bind(self.state)
-        dock = QDockWidget("Tracking", host.widget)
+        dock = QDockWidget("Track", host.widget)
         dock.setObjectName("trackingDock")
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)

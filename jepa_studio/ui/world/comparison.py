@@ -1,15 +1,23 @@
-"""The comparison dock's results: the per-horizon table, the metric plots and the rollout grid."""
+"""The comparison dock: run ``compare_encoders`` from the World model dock's options, and
+show its result: the per-horizon table, the metric plots, the rollout grid and the summary
+(the verdicts in words, the temporal probes' R², the frames every encoder was scored on:
+the text ``jepa-studio compare`` prints)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
+from PySide6.QtWidgets import QFileDialog, QHeaderView, QTableWidgetItem
+
+from ...engine.world import CompareDone, CompareProgress
+from ...errors import JepaStudioError
+from ..shell import theme
 
 from .panel import METRIC_PLOTS, ComparisonPanel
 
@@ -29,8 +37,11 @@ def show_comparison_result(c: ComparisonPanel, result: Any) -> None:
     """Fill the table, the plots and the rollout grid from a ComparisonResult."""
     from ...world.report import TABLE_COLUMNS
 
+    from ...world.report import format_table
+
     c.report.setEnabled(bool(result.encoders))
-    notes = [f"{e.info.label}: {e.weights_note}, {e.n_windows} rollouts, {e.seconds:.1f} s" for e in result.encoders]
+    notes = [f"{e.info.label}: {e.weights_note}, {e.latents} latents, {e.n_windows} rollouts, {e.seconds:.1f} s"
+             for e in result.encoders]
     if result.cancelled:
         notes.append("cancelled: only these encoders finished")
     c.status.setText(
@@ -38,6 +49,7 @@ def show_comparison_result(c: ComparisonPanel, result: Any) -> None:
         "Solid: world model; dashed: copy (nothing moves); dotted: ceiling (the decoder on the true latents). "
         + " · ".join(notes)
     )
+    c.summary.setPlainText(format_table(result, markdown=False))
     rows = result.table()
     table = c.table
     table.clear()
@@ -82,3 +94,104 @@ def show_comparison_result(c: ComparisonPanel, result: Any) -> None:
             c.rollouts.setPixmap(QPixmap.fromImage(qimage))
         except ValueError as error:
             c.rollouts.setText(str(error))
+
+
+class ComparisonController(QObject):
+    """Runs the comparison for the World model feature and shows its result in ``panel``.
+
+    ``feature`` is the :class:`~.controller.WorldFeature` (its options, world engine,
+    checkpoint folder and busy state)."""
+
+    def __init__(self, feature: Any, panel: ComparisonPanel) -> None:
+        super().__init__(feature)
+        self.feature = feature
+        self.host = feature.host
+        self.panel = panel
+        self.run_id = 0
+        self.result: Any = None
+        #: ``() -> Path | None`` asks where the report goes (tests replace it)
+        self.ask_report_path: Callable[[], Path | None] = self._ask_report_path
+        panel.run.clicked.connect(lambda: self.run())
+        panel.cancel.clicked.connect(feature.cancel)
+        panel.report.clicked.connect(lambda: self.write_report())
+        self.host.on_message(CompareProgress, self._on_progress)
+        self.host.on_message(CompareDone, self._on_done)
+
+    def show(self) -> None:
+        """Show the comparison dock, at about 45% of the window's height."""
+        dock = self.feature.compare_dock
+        shown = dock.isVisible()
+        dock.show()
+        dock.raise_()
+        if not shown and not dock.isFloating():
+            window = self.host.widget
+            height = max(320, int(window.height() * 0.45))
+            window.resizeDocks([dock], [height], Qt.Orientation.Vertical)  # type: ignore[attr-defined]
+
+    def run(self) -> int | None:
+        """Run the comparison on the checked encoders and the dock's data in the background."""
+        f = self.feature
+        if f.session.video is None and f.state.options.source == "video":
+            self.host.show_error("Open a video first, or compare on the pendulum simulator.")
+            return None
+        try:
+            settings = f.settings()
+            root = f.checkpoint_root(settings) / "comparison"
+            self.run_id = f.world.compare(settings, root)
+        except JepaStudioError as error:
+            self.host.show_error(str(error))
+            return None
+        self.result = None
+        self.show()
+        self.host.stop_playback()
+        c = self.panel
+        f._set_busy(True, "comparing…")
+        c.progress.setRange(0, 0)
+        c.progress.setFormat("starting…")
+        c.status.setText(f"comparing {', '.join(settings.encoders)} on {settings.data.describe()} "
+                         f"({settings.latents} latents)")
+        return self.run_id
+
+    def _on_progress(self, message: CompareProgress) -> None:
+        if message.run == self.run_id:
+            c = self.panel
+            c.progress.setRange(0, max(1, message.total))
+            c.progress.setValue(min(message.step, message.total))
+            loss = "" if message.loss != message.loss else f" · loss {message.loss:.4f}"
+            c.progress.setFormat(f"{message.stage} {message.step}/{message.total}{loss}")
+
+    def _on_done(self, m: CompareDone) -> None:
+        if m.run != self.run_id:
+            return
+        c = self.panel
+        self.feature._set_busy(False)
+        c.progress.setRange(0, 1)
+        if m.error:
+            self.feature.last_error = m.error
+            c.progress.setValue(0)
+            c.progress.setFormat("failed")
+            c.status.setText(f'<span style="color:{theme.ERROR}">{m.error}</span>')
+            self.host.show_error(f"The comparison failed: {m.error}")
+            return
+        c.progress.setValue(1)
+        c.progress.setFormat("cancelled" if m.result.cancelled else "done")
+        self.show_result(m.result)
+
+    def show_result(self, result: Any) -> None:
+        """Fill the table, the plots, the rollout grid and the summary from a ComparisonResult."""
+        self.result = result
+        show_comparison_result(self.panel, result)
+
+    def _ask_report_path(self) -> Path | None:
+        path = QFileDialog.getExistingDirectory(self.host.widget, "Write the comparison report into folder", str(Path.home()))
+        return Path(path) if path else None
+
+    def write_report(self, folder: Path | None = None) -> int | None:
+        """Write report.json, table.md, plots and rollouts.png (as ``jepa-studio compare``)."""
+        if self.result is None:
+            self.host.show_error("Run a comparison before writing its report.")
+            return None
+        folder = folder or self.ask_report_path()
+        if folder is None:
+            return None
+        return self.feature.world.write_report(self.result, folder)

@@ -23,15 +23,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QDockWidget, QFileDialog, QListWidgetItem
+from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from ...analysis.masked_view import MaskedView
 from ...engine.world import (
-    CompareDone,
-    CompareProgress,
-    DataSpec,
     MaskDecoded,
     Reconstruction,
     RolloutView,
@@ -42,13 +38,15 @@ from ...engine.world import (
     WorldSettings,
     data_key,
 )
+from ...state.world import WorldState
 from ...errors import JepaStudioError, UsageError
 from ...world.checkpoints import safe_name
 from ..shell import theme
 from ..shell.host import WindowHost
 from ..shell.labels import label_html
-from .comparison import colour, show_comparison_result
-from .panel import SIZES, ComparisonPanel, WorldPanel
+from .comparison import ComparisonController
+from .loss_plot import LossPlot
+from .panel import ComparisonPanel, WorldPanel
 from .panes import WorldPane, place
 
 
@@ -64,12 +62,10 @@ class WorldFeature(QObject):
         self.store = host.store
         self.masking_state = host.masking_state  # type: ignore[attr-defined]
         self.world = WorldEngine(host.engine, host.deliver)
+        #: the dock's options, Qt-free (the panel binds to them)
+        self.state = WorldState(self.session)
         self._run = 0
-        self._compare_run = 0
         self._updating = False
-        #: encoder -> part -> (losses, val) shown in the loss plot
-        self.curves: dict[str, dict[str, tuple[tuple[float, ...], tuple[tuple[int, float], ...]]]] = {}
-        self._plot_items: dict[tuple[str, str, str], Any] = {}
         self.recon_panes: dict[str, WorldPane] = {}
         self.rollout_panes: dict[str, WorldPane] = {}
         self.real_pane = WorldPane("world-real", "real", "Real future")
@@ -82,39 +78,36 @@ class WorldFeature(QObject):
         self._recon_ids: dict[str, int] = {}
         self._rollout_ids: dict[str, int] = {}
         self._masked_id = 0
-        self.result: Any = None
         self.last_checkpoints: tuple[str, ...] = ()
         self.last_error = ""
         self._last_live_recon = 0.0
         #: ``() -> Path | None`` for each dialog (tests replace them)
         self.ask_load_path: Callable[[], Path | None] = self._ask_load_path
         self.ask_save_path: Callable[[], Path | None] = self._ask_save_path
-        self.ask_report_path: Callable[[], Path | None] = self._ask_report_path
-        #: architecture overrides (tests use tiny models): keys of WorldSettings
-        self.overrides: dict[str, Any] = {}
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(40)  # coalesces scrubbing into one request
         self._refresh_timer.timeout.connect(self.refresh_panes)
 
+        self.state.options.load(self.store, "world")
         self._build()
-        self._restore_settings()
         for kind, handler in ((WorldProgress, self._on_progress), (WorldReady, self._on_ready),
                               (WorldRunDone, self._on_done), (Reconstruction, self._on_reconstruction),
                               (RolloutView, self._on_rollout), (MaskedView, self._on_masked_view),
-                              (MaskDecoded, self._on_mask_decoded), (CompareProgress, self._on_compare_progress),
-                              (CompareDone, self._on_compare_done)):
+                              (MaskDecoded, self._on_mask_decoded)):
             host.on_message(kind, handler)
         self.session.subscribe(self._on_state)
         self.masking_state.subscribe(lambda name, _v: name == "mode" and self._sync_panes())
-        self._refresh_encoders()
+        self.state.options.subscribe(self._on_option)
         self._sync_source()
 
     # -- building -------------------------------------------------------------------------
     def _build(self) -> None:
         w = self.host.widget
         self.panel = WorldPanel()
-        dock = QDockWidget("World model", w)
+        self.panel.bind(self.state)
+        self.losses = LossPlot(self.panel.plot, self.panel.legend, self.panel.plot_empty)
+        dock = QDockWidget("World", w)
         dock.setObjectName("worldDock")
         dock.setWidget(self.panel)
         self.panel.setMinimumWidth(280)
@@ -123,6 +116,7 @@ class WorldFeature(QObject):
         self.dock = dock
 
         self.compare_panel = ComparisonPanel()
+        self.comparison = ComparisonController(self, self.compare_panel)
         cdock = QDockWidget("World-model comparison", w)
         cdock.setObjectName("comparisonDock")
         cdock.setWidget(self.compare_panel)
@@ -138,19 +132,13 @@ class WorldFeature(QObject):
         p.cancel.clicked.connect(self.cancel)
         p.load.clicked.connect(lambda: self.load_checkpoint())
         p.save.clicked.connect(lambda: self.save_checkpoint())
-        p.use_all.clicked.connect(self._use_all_frames)
-        p.source.currentIndexChanged.connect(self._sync_source)
+        p.use_all.clicked.connect(self.state.use_all_frames)
         p.rollout_step.valueChanged.connect(self._on_rollout_step)
         p.show_recon.toggled.connect(lambda _on: self._sync_panes())
         p.show_rollout.toggled.connect(lambda _on: self._sync_panes())
         p.episode.valueChanged.connect(lambda _v: self.schedule())
         p.context_end.valueChanged.connect(lambda _v: self.schedule())
-        p.horizon.valueChanged.connect(lambda v: p.rollout_step.setMaximum(max(1, v)))
         p.compare.clicked.connect(self.show_comparison)
-        c = self.compare_panel
-        c.run.clicked.connect(lambda: self.run_comparison())
-        c.cancel.clicked.connect(self.cancel)
-        c.report.clicked.connect(lambda: self.write_report())
 
         menu = self.host.menu("&World")
         self.menu = menu
@@ -173,60 +161,27 @@ class WorldFeature(QObject):
         menu.addAction(cdock.toggleViewAction())
 
     # -- settings -------------------------------------------------------------------------
-    _SPINS = ("start", "stop", "stride", "episodes", "episode_frames", "history", "horizon", "frameskip", "steps", "seed")
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """Fields of the training settings (or of WorldSettings) that replace the dock's
+        (tests use tiny models)."""
+        return self.state.overrides
 
-    def _restore_settings(self) -> None:
-        p, s = self.panel, self.store
-        self._updating = True
-        try:
-            for name in self._SPINS:
-                value = s.value(f"world/{name}")
-                if value is not None:
-                    try:
-                        getattr(p, name).setValue(int(value))
-                    except (TypeError, ValueError):
-                        pass
-            for name in ("source", "size", "target"):
-                value = s.value(f"world/{name}")
-                combo: QComboBox = getattr(p, name)
-                if value is not None and combo.findData(value) >= 0:
-                    combo.setCurrentIndex(combo.findData(value))
-            p.rollout_step.setMaximum(max(1, p.horizon.value()))
-        finally:
-            self._updating = False
+    @overrides.setter
+    def overrides(self, value: dict[str, Any]) -> None:
+        self.state.overrides = dict(value)
 
     def save_state(self) -> None:
-        """The window closes: keep the dock's settings."""
-        p, s = self.panel, self.store
-        for name in self._SPINS:
-            s.set_value(f"world/{name}", int(getattr(p, name).value()))
-        for name in ("source", "size", "target"):
-            s.set_value(f"world/{name}", getattr(p, name).currentData())
-
-    def _refresh_encoders(self) -> None:
-        lst = self.panel.encoders
-        listed = {lst.item(i).data(Qt.ItemDataRole.UserRole) for i in range(lst.count())}
-        checked = {lst.item(i).data(Qt.ItemDataRole.UserRole) for i in range(lst.count())
-                   if lst.item(i).checkState() == Qt.CheckState.Checked}
-        lst.clear()
-        for name in self.session.encoders:  # encoders new to the list start checked
-            item = QListWidgetItem(Path(name).name if "/" in name and Path(name).exists() else name)
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            on = name in checked or name not in listed
-            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
-            item.setToolTip(name)
-            lst.addItem(item)
-        rows = min(max(lst.count(), 1), 4)  # as tall as its rows (up to 4), no empty space
-        lst.setFixedHeight(rows * max(lst.sizeHintForRow(0), 16) + 2 * lst.frameWidth() + 2)
+        """The window closes: keep the dock's options."""
+        self.state.options.save(self.store, "world")
 
     def chosen_encoders(self) -> tuple[str, ...]:
         """The checked encoders, in the window's order."""
-        lst = self.panel.encoders
-        return tuple(
-            lst.item(i).data(Qt.ItemDataRole.UserRole) for i in range(lst.count())
-            if lst.item(i).checkState() == Qt.CheckState.Checked
-        )
+        return self.state.chosen_encoders()
+
+    def _on_option(self, name: str, _value: object) -> None:
+        if name == "source":
+            self._sync_source()
 
     def _sync_source(self) -> None:
         p = self.panel
@@ -239,34 +194,9 @@ class WorldFeature(QObject):
         for widget in (p.episode, p.context_end):
             widget.setEnabled(not video)
 
-    def _use_all_frames(self) -> None:
-        p = self.panel
-        p.start.setValue(0)
-        p.stop.setValue(self.session.n_frames)
-        p.stride.setValue(1)
-
     def settings(self) -> WorldSettings:
         """The :class:`WorldSettings` the dock describes (raises UsageError when it cannot)."""
-        p, s = self.panel, self.session
-        data = DataSpec(
-            source=str(p.source.currentData()),
-            start=int(p.start.value()),
-            stop=int(p.stop.value()),
-            step=int(p.stride.value()),
-            episodes=int(p.episodes.value()),
-            episode_frames=int(p.episode_frames.value()),
-            size=max(32, s.resolution or 64),
-            seed=int(p.seed.value()),
-        )
-        width, depth, heads, hidden = SIZES[str(p.size.currentData())]
-        kwargs: dict[str, Any] = dict(
-            encoders=self.chosen_encoders(), data=data, history=int(p.history.value()),
-            horizon=int(p.horizon.value()), frameskip=int(p.frameskip.value()), steps=int(p.steps.value()),
-            seed=int(p.seed.value()), device=s.device, resolution=s.resolution, target=str(p.target.currentData()),
-            width=width, depth=depth, heads=heads, decoder_hidden=hidden,
-        )
-        kwargs.update(self.overrides)
-        return WorldSettings(**kwargs)
+        return self.state.settings()
 
     def data_folder(self) -> Path:
         """The app's data folder (beside the settings file, else the platform's app data)."""
@@ -284,7 +214,7 @@ class WorldFeature(QObject):
     # -- training -------------------------------------------------------------------------
     def train(self, resume: bool = False) -> int | None:
         """Train (or resume) the checked encoders' world models in the background."""
-        if self.session.video is None and self.panel.source.currentData() == "video":
+        if self.session.video is None and self.state.options.source == "video":
             self.host.show_error("Open a video first, or train on the pendulum simulator.")
             return None
         try:
@@ -299,9 +229,7 @@ class WorldFeature(QObject):
         self.host.stop_playback()
         self.last_error = ""
         if not resume:
-            for name in settings.encoders:
-                self.curves.pop(name, None)
-            self._redraw_plot()
+            self.losses.forget(settings.encoders)
         self.panel.rollout_step.setMaximum(settings.horizon)
         self._set_busy(True, "encoding…")
         return self._run
@@ -331,10 +259,6 @@ class WorldFeature(QObject):
 
     def _ask_save_path(self) -> Path | None:
         path = QFileDialog.getExistingDirectory(self.host.widget, "Save world models into folder", str(self.data_folder()))
-        return Path(path) if path else None
-
-    def _ask_report_path(self) -> Path | None:
-        path = QFileDialog.getExistingDirectory(self.host.widget, "Write the comparison report into folder", str(Path.home()))
         return Path(path) if path else None
 
     def load_checkpoint(self, path: Path | None = None) -> list[str]:
@@ -387,21 +311,12 @@ class WorldFeature(QObject):
             self.masked = message
             self._show_masked()
 
-    def _on_compare_progress(self, message: CompareProgress) -> None:
-        if message.run == self._compare_run:
-            c = self.compare_panel
-            c.progress.setRange(0, max(1, message.total))
-            c.progress.setValue(min(message.step, message.total))
-            loss = "" if message.loss != message.loss else f" · loss {message.loss:.4f}"
-            c.progress.setFormat(f"{message.stage} {message.step}/{message.total}{loss}")
-
     def _on_progress(self, m: WorldProgress) -> None:
         if m.run != self._run:
             return
         p = self.panel
         if m.part in ("decoder", "transition"):
-            self.curves.setdefault(m.encoder, {})[m.part] = (m.losses, m.val)
-            self._redraw_plot(m.encoder, m.part)
+            self.losses.update(m.encoder, m.part, m.losses, m.val)
             p.progress.setRange(0, max(1, m.total))
             p.progress.setValue(min(m.step, m.total))
             last = f" · loss {m.losses[-1]:.4f}" if m.losses else ""
@@ -423,12 +338,11 @@ class WorldFeature(QObject):
 
     def _on_ready(self, m: WorldReady) -> None:
         entry = self.world.worlds.get(m.encoder)
-        if entry is not None and (m.run == 0 or m.encoder not in self.curves):
+        if entry is not None and (m.run == 0 or m.encoder not in self.losses.curves):
             st = entry.world.state  # a loaded model, or one that starts training: its history so far
-            self.curves[m.encoder] = {
+            self.losses.set_all(m.encoder, {
                 part: (tuple(st[part].losses), tuple(st[part].val_losses)) for part in ("decoder", "transition")
-            }
-            self._redraw_plot()
+            })
         if m.run == 0 and entry is not None:
             self.panel.rollout_step.setMaximum(max(1, entry.horizon))
         self._sync_panes()
@@ -459,46 +373,9 @@ class WorldFeature(QObject):
         self.schedule()
 
     # -- loss plot ------------------------------------------------------------------------
-    def _redraw_plot(self, encoder: str | None = None, part: str | None = None) -> None:
-        plot = self.panel.plot
-        names = list(self.curves)
-        if encoder is None:
-            plot.clear()
-            self.panel.legend.clear()
-            self._plot_items.clear()
-        for i, name in enumerate(names):
-            if encoder is not None and name != encoder:
-                continue
-            pen = colour(i)
-            short = Path(name).name if "/" in name else name
-            for prt, style in (("decoder", Qt.PenStyle.SolidLine), ("transition", Qt.PenStyle.DashLine)):
-                if part is not None and prt != part:
-                    continue
-                losses, val = self.curves[name].get(prt, ((), ()))
-                key_train, key_val = (name, prt, "train"), (name, prt, "val")
-                xs = np.arange(1, len(losses) + 1, dtype=float)
-                ys = np.maximum(np.asarray(losses, float), 1e-12)
-                if key_train not in self._plot_items:
-                    self._plot_items[key_train] = plot.plot(
-                        pen=pg.mkPen(pen, width=1.4, style=style), name=f"{short} {prt}"
-                    )
-                    self._plot_items[key_val] = plot.plot(
-                        pen=pg.mkPen(pen, width=1, style=Qt.PenStyle.DotLine), symbol="o", symbolSize=6,
-                        symbolBrush=None, symbolPen=pg.mkPen(pen),
-                    )
-                self._plot_items[key_train].setData(xs, ys)
-                vx = np.asarray([v[0] for v in val], float)
-                vy = np.maximum(np.asarray([v[1] for v in val], float), 1e-12)
-                self._plot_items[key_val].setData(vx, vy)
-        self.panel.plot_empty.setVisible(not any(c.get(p, ((),))[0] for c in self.curves.values() for p in c))
-
     def plot_points(self, encoder: str, part: str, kind: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of a loss curve as drawn (tests)."""
-        item = self._plot_items.get((encoder, part, kind))
-        if item is None:
-            return np.zeros(0), np.zeros(0)
-        xs, ys = item.xData, item.yData  # the data given (getData() is log10 in log mode)
-        return (np.zeros(0), np.zeros(0)) if xs is None else (np.asarray(xs), np.asarray(ys))
+        return self.losses.points(encoder, part, kind)
 
     # -- panes ----------------------------------------------------------------------------
     def frame_size(self) -> tuple[int, int]:
@@ -667,15 +544,14 @@ class WorldFeature(QObject):
             if self.masked is not None:
                 self._show_masked()
         elif name == "encoders":
-            self._refresh_encoders()
             self._sync_panes()
             self.schedule()
         elif name == "video":
             self.rollouts.clear()
             self.reconstructions.clear()
             self.masked = None
-            if value is not None and self.panel.stop.value() == 0:
-                self._use_all_frames()
+            if value is not None and self.state.options.stop == 0:
+                self.state.use_all_frames()
             for pane in (*self.recon_panes.values(), *self.rollout_panes.values(), self.real_pane):
                 pane.clear_image("")
             self._sync_panes()
@@ -683,69 +559,20 @@ class WorldFeature(QObject):
         elif name in ("clip", "resolution", "device"):
             self.schedule()
 
-    # -- comparison -----------------------------------------------------------------------
+    # -- comparison (see :class:`~.comparison.ComparisonController`) ---------------------
     def show_comparison(self) -> None:
-        """Show the comparison dock, at about 45% of the window's height."""
-        shown = self.compare_dock.isVisible()
-        self.compare_dock.show()
-        self.compare_dock.raise_()
-        if not shown and not self.compare_dock.isFloating():
-            window = self.host.widget
-            height = max(320, int(window.height() * 0.45))
-            window.resizeDocks([self.compare_dock], [height], Qt.Orientation.Vertical)  # type: ignore[attr-defined]
+        self.comparison.show()
 
     def run_comparison(self) -> int | None:
-        """Run the comparison on the checked encoders and the dock's data in the background."""
-        if self.session.video is None and self.panel.source.currentData() == "video":
-            self.host.show_error("Open a video first, or compare on the pendulum simulator.")
-            return None
-        try:
-            settings = self.settings()
-            root = self.checkpoint_root(settings) / "comparison"
-            self._compare_run = self.world.compare(settings, root)
-        except JepaStudioError as error:
-            self.host.show_error(str(error))
-            return None
-        self.show_comparison()
-        self.host.stop_playback()
-        c = self.compare_panel
-        self._set_busy(True, "comparing…")
-        c.progress.setRange(0, 0)
-        c.progress.setFormat("starting…")
-        c.status.setText(f"comparing {', '.join(settings.encoders)} on {settings.data.describe()}")
-        return self._compare_run
-
-    def _on_compare_done(self, m: CompareDone) -> None:
-        if m.run != self._compare_run:
-            return
-        c = self.compare_panel
-        self._set_busy(False)
-        c.progress.setRange(0, 1)
-        if m.error:
-            self.last_error = m.error
-            c.progress.setValue(0)
-            c.progress.setFormat("failed")
-            c.status.setText(f'<span style="color:{theme.ERROR}">{m.error}</span>')
-            self.host.show_error(f"The comparison failed: {m.error}")
-            return
-        c.progress.setValue(1)
-        c.progress.setFormat("cancelled" if m.result.cancelled else "done")
-        self.show_result(m.result)
-
-    def show_result(self, result: Any) -> None:
-        """Fill the table, the plots and the rollout grid from a ComparisonResult."""
-        self.result = result
-        show_comparison_result(self.compare_panel, result)
+        return self.comparison.run()
 
     def write_report(self, folder: Path | None = None) -> int | None:
-        """Write report.json, table.md, plots and rollouts.png (as ``jepa-studio compare``)."""
-        if self.result is None:
-            self.host.show_error("Run a comparison before writing its report.")
-            return None
-        folder = folder or self.ask_report_path()
-        if folder is None:
-            return None
-        return self.world.write_report(self.result, folder)
+        return self.comparison.write_report(folder)
+
+    @property
+    def result(self) -> Any:
+        """The last comparison's ComparisonResult (None before one finished)."""
+        return self.comparison.result
 
     # -- closing --------------------------------------------------------------------------
     def shutdown(self, timeout: float = 5.0) -> bool:  # type: ignore[override]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -14,6 +17,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -27,11 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...state.world import SIZES, WorldState
+from ...world.latents import LATENT_MODES
 from ..shell import theme
 from ..shell.wheel import ignore_wheel_unless_focused
 
-#: model sizes: (transition width, depth, heads, decoder hidden channels)
-SIZES = {"small": (64, 2, 4, 32), "medium": (128, 3, 4, 64), "large": (256, 4, 8, 128)}
 #: (metric, plot title, higher is better)
 METRIC_PLOTS = (
     ("cosine", "Latent cosine", True),
@@ -131,7 +136,8 @@ class WorldPanel(QWidget):
         self.history = spin(1, 32, 3, "context steps H the transition model sees")
         self.horizon = spin(1, 64, 4, "rollout steps k")
         self.frameskip = spin(1, 64, 2, "data frames per step (even for V-JEPA 2 and other 2-frame tubelets)")
-        self.steps = spin(1, 999_999, 300, "optimiser steps of the decoder, then of the transition model")
+        self.decoder_steps = spin(0, 999_999, 150, "optimiser steps of the decoder (it starts at its closed-form readout)")
+        self.transition_steps = spin(0, 999_999, 300, "optimiser steps of the transition model")
         self.seed = spin(0, 999_999, 0, "random seed (weights, batches, pendulum episodes)")
         self.size = QComboBox()
         for key in SIZES:
@@ -141,8 +147,9 @@ class WorldPanel(QWidget):
         self.size.setMinimumWidth(0)
         self.size.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         for i, (text, box) in enumerate((("History", self.history), ("Horizon", self.horizon),
-                                         ("Frameskip", self.frameskip), ("Steps", self.steps),
-                                         ("Seed", self.seed), ("Size", self.size))):
+                                         ("Frameskip", self.frameskip), ("Seed", self.seed),
+                                         ("Decoder", self.decoder_steps), ("Transition", self.transition_steps),
+                                         ("Size", self.size))):
             label = QLabel(text)
             label.setToolTip(box.toolTip())
             grid.addWidget(label, i // 2, 2 * (i % 2))
@@ -155,12 +162,22 @@ class WorldPanel(QWidget):
         self.target.setToolTip(
             "layer-normed: the space V-JEPA 2's predictor predicts in, so masked predictions can be decoded"
         )
-        for combo in (self.target, self.source):  # never wider than the dock
+        self.latents = QComboBox()
+        for mode in LATENT_MODES:
+            self.latents.addItem("window (sees future frames)" if mode == "window" else mode, mode)
+        self.latents.setToolTip(
+            "how a video encoder's latents are computed: causal (each step from a window that ends at it: "
+            "no latent sees a later frame), per-frame (each frame alone), or window (bidirectional: a "
+            "reference that sees the future)"
+        )
+        for combo in (self.target, self.source, self.latents):  # never wider than the dock
             combo.setMinimumWidth(0)
             combo.setMinimumContentsLength(8)
             combo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        grid.addWidget(QLabel("Decoder reads"), 3, 0, 1, 2)
-        grid.addWidget(self.target, 3, 2, 1, 2)
+        grid.addWidget(QLabel("Latents"), 4, 0, 1, 2)
+        grid.addWidget(self.latents, 4, 2, 1, 2)
+        grid.addWidget(QLabel("Decoder reads"), 5, 0, 1, 2)
+        grid.addWidget(self.target, 5, 2, 1, 2)
         layout.addWidget(model)
         layout.addStretch(1)
 
@@ -259,6 +276,66 @@ class WorldPanel(QWidget):
         self.splitter.setSizes([220, 480])
         ignore_wheel_unless_focused(self)
 
+    # -- binding to the state -------------------------------------------------------------
+    #: option field -> spin box attribute
+    SPINS = {"start": "start", "stop": "stop", "step": "stride", "episodes": "episodes",
+             "episode_frames": "episode_frames", "history": "history", "horizon": "horizon",
+             "frameskip": "frameskip", "decoder_steps": "decoder_steps",
+             "transition_steps": "transition_steps", "seed": "seed"}
+    COMBOS = ("source", "latents", "size", "target")
+
+    def bind(self, state: WorldState) -> None:
+        """Show ``state``'s options and keep widgets and state in step, both ways."""
+        self._state = state
+        self._updating = False
+        self.refresh()
+        for key, attr in self.SPINS.items():
+            getattr(self, attr).valueChanged.connect(lambda v, k=key: self._set(**{k: int(v)}))
+        for key in self.COMBOS:
+            combo: QComboBox = getattr(self, key)
+            combo.currentIndexChanged.connect(lambda _i, k=key, c=combo: self._set(**{k: str(c.currentData())}))
+        self.encoders.itemChanged.connect(lambda _item: self._set(encoders=self.checked_encoders()))
+        state.options.subscribe(lambda _name, _value: self.refresh())
+        state.session.subscribe(lambda name, _value: name == "encoders" and self.refresh())
+
+    def _set(self, **changes: object) -> None:
+        if not self._updating:
+            try:
+                self._state.options.update(**changes)
+            except ValueError:
+                self.refresh()  # an impossible combination: show what holds
+
+    def checked_encoders(self) -> tuple[str, ...]:
+        lst = self.encoders
+        return tuple(lst.item(i).data(Qt.ItemDataRole.UserRole) for i in range(lst.count())
+                     if lst.item(i).checkState() == Qt.CheckState.Checked)
+
+    def refresh(self) -> None:
+        """Show the state's options (without echoing them back)."""
+        state = self._state
+        o = state.options.value
+        self._updating = True
+        try:
+            for key, attr in self.SPINS.items():
+                getattr(self, attr).setValue(int(getattr(o, key)))
+            for key in self.COMBOS:
+                combo: QComboBox = getattr(self, key)
+                combo.setCurrentIndex(max(0, combo.findData(getattr(o, key))))
+            self.rollout_step.setMaximum(max(1, o.horizon))
+            chosen = set(state.chosen_encoders())
+            self.encoders.clear()
+            for name in state.session.encoders:
+                item = QListWidgetItem(Path(name).name if "/" in name and Path(name).exists() else name)
+                item.setData(Qt.ItemDataRole.UserRole, name)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if name in chosen else Qt.CheckState.Unchecked)
+                item.setToolTip(name)
+                self.encoders.addItem(item)
+            rows = min(max(self.encoders.count(), 1), 4)  # as tall as its rows (up to 4), no empty space
+            self.encoders.setFixedHeight(rows * max(self.encoders.sizeHintForRow(0), 16) + 2 * self.encoders.frameWidth() + 2)
+        finally:
+            self._updating = False
+
 
 class ComparisonPanel(QWidget):
     """The comparison dock: run, progress, the per-horizon table, plots, rollouts, report."""
@@ -276,7 +353,7 @@ class ComparisonPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("idle")
-        self.status = QLabel("Uses the World model dock's encoders, data and settings.")
+        self.status = QLabel("Uses the World dock's encoders, data and settings.")
         self.status.setWordWrap(True)
         for w in (self.run, self.cancel, self.report):
             row.addWidget(w)
@@ -312,4 +389,10 @@ class ComparisonPanel(QWidget):
         scroll.setWidget(self.rollouts)
         scroll.setWidgetResizable(True)
         self.tabs.addTab(scroll, "Rollouts")
+        self.summary = QPlainTextEdit()
+        self.summary.setReadOnly(True)
+        self.summary.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.summary.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.summary.setPlaceholderText("the verdicts, the temporal probes and the frames scored, after a comparison")
+        self.tabs.addTab(self.summary, "Summary")
         layout.addWidget(self.tabs, 1)
