@@ -8,7 +8,7 @@ import pytest
 
 from jepa_studio.errors import UsageError
 from jepa_studio.state.session import Session
-from jepa_studio.state.world import DataSpec, WorldSettings, WorldState
+from jepa_studio.state.world import WorldSettings, WorldState
 from jepa_studio.world.settings import DEFAULTS
 
 
