@@ -245,3 +245,38 @@ def test_masked_prediction_decoded_by_a_layer_norm_decoder(qtbot, make_window, v
     screenshot(window, "world_masked_decoded")
     masking.set_mode(False)
     assert ctrl.masked_pane not in window.grid.panes
+
+
+def test_no_stale_world_state(qtbot, make_window, videos) -> None:
+    """Panes show only trained parts; the dock's bar stops when a comparison ends; another
+    video unloads the models trained on the previous one and takes its whole frame range."""
+    window, ctrl = open_window(qtbot, make_window, videos["first"], ("pixels",))
+    p = ctrl.panel
+    p.decoder_steps.setValue(3)
+    p.transition_steps.setValue(0)  # a decoder, but no trained transition model
+    assert ctrl.train() is not None
+    qtbot.waitUntil(lambda: not ctrl.world.training and p.train.isEnabled(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: ctrl.recon_panes.get("pixels") in window.grid.panes, timeout=TIMEOUT)
+    assert ctrl.world.worlds["pixels"].world.state["transition"].step == 0
+    assert not any(pane in window.grid.panes for pane in ctrl.rollout_panes.values())
+    assert ctrl.real_pane not in window.grid.panes
+
+    p.source.setCurrentIndex(p.source.findData("pendulum"))
+    p.episodes.setValue(2)
+    p.episode_frames.setValue(24)
+    p.decoder_steps.setValue(1)
+    p.transition_steps.setValue(1)
+    ctrl.overrides["val_fraction"] = 0.4
+    assert ctrl.run_comparison() is not None
+    qtbot.waitUntil(lambda: p.train.isEnabled(), timeout=TIMEOUT)
+    assert ctrl.result is not None, ctrl.last_error
+    assert p.progress.maximum() == 1 and "comparing" not in p.progress.format()  # not a moving bar
+    assert "comparison" in p.status.text()
+
+    window.open_path(videos["second"])
+    qtbot.waitUntil(lambda: window.session.video is not None and window.session.video.path == videos["second"],
+                    timeout=TIMEOUT)
+    assert "pixels" not in ctrl.world.worlds  # trained on the other video's frames
+    assert ctrl.recon_panes["pixels"] not in window.grid.panes
+    assert "unloaded" in p.status.text()
+    assert (ctrl.state.options.start, ctrl.state.options.stop) == (0, window.session.n_frames) == (0, 16)

@@ -126,6 +126,19 @@ class WorldEngine:
         if self._compare_cancel is not None:
             self._compare_cancel.set()
 
+    def unload_video_models(self) -> list[str]:
+        """Another video opens: the world models trained on the previous one's frames cannot
+        apply to it. Cancels a run on the video's frames and unloads those models (their
+        checkpoints stay on disk); returns the encoders whose models were unloaded. Pendulum
+        models stay."""
+        run = self._run
+        if run is not None and run.settings.data.source == "video":
+            run.cancel.set()
+        gone = [name for name, entry in list(self.worlds.items()) if entry.data.source == "video"]
+        for name in gone:
+            self.worlds.pop(name, None)
+        return gone
+
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Cancel and wait up to ``timeout`` seconds for the last checkpoint to be written
         (the window closes). True when nothing runs any more."""

@@ -171,10 +171,14 @@ class ComparisonController(QObject):
             c.progress.setValue(0)
             c.progress.setFormat("failed")
             c.status.setText(f'<span style="color:{theme.ERROR}">{m.error}</span>')
+            self.feature.panel.status.setText("the comparison failed (see the comparison dock)")
             self.host.show_error(f"The comparison failed: {m.error}")
             return
         c.progress.setValue(1)
         c.progress.setFormat("cancelled" if m.result.cancelled else "done")
+        self.feature.panel.status.setText(
+            "comparison cancelled" if m.result.cancelled else "comparison done: see the World-model comparison dock"
+        )
         self.show_result(m.result)
 
     def show_result(self, result: Any) -> None:

@@ -249,6 +249,10 @@ class WorldFeature(QObject):
         if busy:
             p.progress.setRange(0, 0)
             p.progress.setFormat(text)
+        else:  # never a moving bar after the work ended (the caller says how it ended)
+            p.progress.setRange(0, 1)
+            p.progress.setValue(0)
+            p.progress.setFormat("idle")
         if text:
             p.status.setText(text)
 
@@ -322,6 +326,7 @@ class WorldFeature(QObject):
             last = f" · loss {m.losses[-1]:.4f}" if m.losses else ""
             p.progress.setFormat(f"{m.encoder}: {m.part} {m.step}/{m.total}{last}")
             if m.part == "decoder" and m.val and m.val[-1][0] == m.step:
+                self._sync_panes()  # the reconstruction pane shows once the decoder has trained
                 self._live_reconstruction(m.encoder)
         else:
             p.progress.setRange(0, 0)
@@ -396,12 +401,14 @@ class WorldFeature(QObject):
         p = self.panel
         wanted: list[WorldPane] = []
         names = [n for n in self.session.encoders if n in self.world.worlds]
+        trained = [n for n in names if self.world.worlds[n].world.state["decoder"].step > 0]
         if p.show_recon.isChecked() and self.session.video is not None:
-            for name in names:
+            for name in trained:
                 pane = self._pane(self.recon_panes, "reconstruction", name)
                 pane.set_title(f"Decoder: {label_html(self.world.worlds[name].label)}", pane.subtitle or "reconstruction")
                 wanted.append(pane)
-        rollout_names = [n for n in names if self.world.worlds[n].world.transition is not None]
+        rollout_names = [n for n in trained if self.world.worlds[n].world.transition is not None
+                         and self.world.worlds[n].world.state["transition"].step > 0]
         if p.show_rollout.isChecked() and rollout_names:
             wanted.append(self.real_pane)
             for name in rollout_names:
@@ -550,8 +557,15 @@ class WorldFeature(QObject):
             self.rollouts.clear()
             self.reconstructions.clear()
             self.masked = None
-            if value is not None and self.state.options.stop == 0:
-                self.state.use_all_frames()
+            gone = self.world.unload_video_models()
+            if gone:
+                self.losses.forget(gone)
+                self.panel.status.setText(
+                    f"unloaded the world models of the previous video ({', '.join(gone)}): "
+                    "train on this one, or Load a checkpoint"
+                )
+            if value is not None:
+                self.state.use_all_frames()  # the frame range belonged to the previous video
             for pane in (*self.recon_panes.values(), *self.rollout_panes.values(), self.real_pane):
                 pane.clear_image("")
             self._sync_panes()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -147,13 +147,23 @@ class WorldPanel(QWidget):
         self.size.setMinimumWidth(0)
         self.size.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         for i, (text, box) in enumerate((("History", self.history), ("Horizon", self.horizon),
-                                         ("Frameskip", self.frameskip), ("Seed", self.seed),
-                                         ("Decoder", self.decoder_steps), ("Transition", self.transition_steps),
-                                         ("Size", self.size))):
+                                         ("Frameskip", self.frameskip), ("Seed", self.seed))):
             label = QLabel(text)
             label.setToolTip(box.toolTip())
             grid.addWidget(label, i // 2, 2 * (i % 2))
             grid.addWidget(box, i // 2, 2 * (i % 2) + 1)
+        steps = QHBoxLayout()  # "Steps [150] dec. [300] trans."
+        steps.setSpacing(4)
+        for box, text in ((self.decoder_steps, "dec."), (self.transition_steps, "trans.")):
+            steps.addWidget(box, 1)
+            tag = QLabel(text)
+            tag.setToolTip(box.toolTip())
+            tag.setStyleSheet(f"color: {theme.MUTED};")
+            steps.addWidget(tag)
+        label = QLabel("Steps")
+        label.setToolTip("optimiser steps of the decoder, then of the transition model")
+        grid.addWidget(label, 2, 0)
+        grid.addLayout(steps, 2, 1, 1, 3)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         self.target = QComboBox()
@@ -174,10 +184,10 @@ class WorldPanel(QWidget):
             combo.setMinimumWidth(0)
             combo.setMinimumContentsLength(8)
             combo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        grid.addWidget(QLabel("Latents"), 4, 0, 1, 2)
-        grid.addWidget(self.latents, 4, 2, 1, 2)
-        grid.addWidget(QLabel("Decoder reads"), 5, 0, 1, 2)
-        grid.addWidget(self.target, 5, 2, 1, 2)
+        for row, (text, combo) in enumerate((("Model size", self.size), ("Latents", self.latents),
+                                             ("Decoder reads", self.target)), start=3):
+            grid.addWidget(QLabel(text), row, 0, 1, 2)
+            grid.addWidget(combo, row, 2, 1, 2)
         layout.addWidget(model)
         layout.addStretch(1)
 
@@ -220,7 +230,7 @@ class WorldPanel(QWidget):
         layout.addWidget(self.status)
 
         self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(120)
+        self.plot.setMinimumHeight(100)
         self.plot.setLogMode(x=False, y=True)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "step")
@@ -271,10 +281,27 @@ class WorldPanel(QWidget):
         self.compare = QPushButton("Compare encoders…")
         self.compare.setToolTip("train the same world model on every checked encoder and compare rollouts")
         layout.addWidget(self.compare)
-        self.splitter.setStretchFactor(0, 1)
+        # the settings get the room above what the run controls need (the plot keeps 100 px)
+        self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([220, 480])
+        self._sized = False
         ignore_wheel_unless_focused(self)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._size_once()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._size_once()
+
+    def _size_once(self) -> None:
+        """Once the dock shows at its height, give the settings half of it (the run controls
+        and the loss plot the rest); the user's splitter position is kept after that."""
+        if not self._sized and self.isVisible() and self.height() > 400:
+            self._sized = True
+            top = int(self.height() * 0.5)
+            self.splitter.setSizes([top, self.height() - top])
 
     # -- binding to the state -------------------------------------------------------------
     #: option field -> spin box attribute
