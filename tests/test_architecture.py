@@ -23,3 +23,16 @@ def test_import_contracts_are_kept() -> None:
         )
     finally:
         os.chdir(cwd)
+
+
+#: a module holds one idea: past this many lines it is time to split it
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_a_grab_bag() -> None:
+    too_long = {
+        str(path.relative_to(ROOT)): n
+        for path in sorted((ROOT / "jepa_studio").rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not too_long, f"modules over {MAX_MODULE_LINES} lines: {too_long}"

@@ -12,7 +12,8 @@ from .messages import (
     VideoOpened,
 )
 from ..state.requests import ViewRequest
-from .studio import StudioEngine, make_request
+from ..state.requests import make_request
+from .studio import StudioEngine
 
 __all__ = [
     "CancelToken",

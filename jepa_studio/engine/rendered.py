@@ -10,6 +10,7 @@ from ..encoders.base import PatchFeatures
 from ..state.requests import ViewRequest
 from .lane import CancelToken
 from .messages import PaneImage
+from .models import resolve_device
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class PaneContext:
 
     def memo(self, key: tuple, make: Callable[[], Any]) -> Any:
         req = self.req
-        full = (req.video_key, self.name, self.engine._device_key(req.device), req.resolution, req.reading, *key)
+        full = (req.video_key, self.name, resolve_device(req.device), req.resolution, req.reading, *key)
         value = self.engine._bases.get(full)
         if value is None:
             value = make()

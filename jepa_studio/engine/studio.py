@@ -30,7 +30,6 @@ import numpy as np
 
 from ..encoders.base import Encoder, PatchFeatures
 from ..errors import Cancelled, JepaStudioError, VideoError
-from ..state.clip import ClipWindow
 from ..state.view import ViewSettings
 from ..video.frame_cache import DEFAULT_FRAME_CACHE_MB, LRUCache, megabytes
 from .. import maps
@@ -38,6 +37,7 @@ from .feature_cache import FeatureCache, FeatureKey
 from .failures import describe_error
 from .source import VideoSource, file_key, on_cpu, owned, torch_device_type
 from .lane import CancelToken, Lane
+from .models import LoadedEncoders, read_at
 from .rendered import PaneContext, RenderedClip
 from .messages import (
     ErrorReport,
@@ -45,7 +45,6 @@ from .messages import (
     PaneError,
     PaneImage,
     Progress,
-    Status,
     TaskDone,
     TaskKind,
     VideoOpened,
@@ -95,14 +94,12 @@ class StudioEngine:
     ) -> None:
         self._deliver = deliver
         self._open = video_opener
-        self._load = encoder_loader
         self._features = feature_cache if feature_cache is not None else FeatureCache()
         # bounded in bytes as well as entries: a few seconds of 4K frames are gigabytes
         self._frames: LRUCache[tuple[str, int], np.ndarray] = LRUCache(frame_cache_size, max_bytes=megabytes(frame_cache_mb))
         self._renders: LRUCache[tuple, RenderedClip] = LRUCache(render_cache_size, max_bytes=megabytes(render_cache_mb))
         self._bases: LRUCache[tuple, Any] = LRUCache(BASIS_CACHE_SIZE)
-        #: (name, resolved device, resolution) -> encoder; at most one instance per name
-        self._encoders: dict[tuple[str, str, int | None], Encoder] = {}
+        self._models = LoadedEncoders(deliver, encoder_loader)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._video: Any = None
@@ -383,60 +380,20 @@ class StudioEngine:
             if started[0]:
                 self._deliver(Progress("ready", 1, 1))
 
-    def _device_key(self, device: str) -> str:
-        """The device ``device`` resolves to ("auto" -> "cuda" / "mps" / "cpu")."""
-        from ..encoders.device import pick_device
-
-        try:
-            return str(pick_device(device or "auto"))
-        except Exception:  # noqa: BLE001 - an unavailable device: the loader says so
-            return str(device or "auto")
-
     def encoder(
         self, name: str, device: str = "auto", resolution: int | None = None, *, load: bool = True
     ) -> Encoder | None:
-        """The loaded encoder ``name`` on ``device`` (loads it when ``load``; GPU lane only).
-
-        One instance per name is kept: loading ``name`` for another device or resolution
-        first drops the one loaded before (its memory is freed, not piled up)."""
-        key = (name, self._device_key(device), resolution)
-        enc = self._encoders.get(key)
-        if enc is not None or not load:
-            return enc
-        for other in [k for k in self._encoders if k[0] == name]:
-            del self._encoders[other]
-        self._deliver(Progress(f"loading {name}", 0, 0))
-        try:
-            loader = self._load
-            if loader is None:
-                from ..encoders import load_encoder as loader
-            kwargs = {} if resolution is None else {"resolution": int(resolution)}
-            enc = loader(name, device=None if device in ("", "auto") else device, **kwargs)
-            self._encoders[key] = enc
-        finally:
-            self._deliver(Progress(f"loading {name}", 1, 1))
-        self._deliver(Status(str(enc.device), self.loaded_models()))
-        return enc
+        """The loaded encoder ``name`` on ``device`` (loads it when ``load``; GPU lane only;
+        see :class:`~.models.LoadedEncoders`)."""
+        return self._models.get(name, device, resolution, load=load)
 
     def loaded_models(self) -> tuple[str, ...]:
         """Names of the loaded encoders (once each)."""
-        return tuple(dict.fromkeys(k[0] for k in self._encoders))
+        return self._models.names()
 
     def forget_encoders(self, keep: Sequence[str]) -> None:
         """Drop loaded encoders not in ``keep`` (frees their memory; runs on the GPU lane)."""
-        keep_set = set(keep)
-
-        def job(_token: CancelToken) -> None:
-            for key in [k for k in self._encoders if k[0] not in keep_set]:
-                del self._encoders[key]
-            self._deliver(Status(self._status_device(), self.loaded_models()))
-
-        self._gpu.submit_task(job)
-
-    def _status_device(self) -> str:
-        for enc in self._encoders.values():
-            return str(enc.device)
-        return "-"
+        self._gpu.submit_task(lambda _token: self._models.keep_only(keep))
 
     def _clip_pixels(self, src: VideoSource, frames: tuple[int, ...], holder: list) -> np.ndarray:
         if holder[0] is None:
@@ -486,12 +443,6 @@ class StudioEngine:
         return feats
 
     # -- for other features' jobs on the GPU lane (masking, ...) ---------------------------
-    @staticmethod
-    def read_default(encoder: Encoder) -> None:
-        """Read ``encoder``'s own output (the last block, final norm): the panes may have set
-        another layer on the shared encoder."""
-        read_at(encoder, Reading())
-
     def submit_gpu_task(self, job: Callable[[CancelToken], None]) -> None:
         """Queue ``job(token)`` on the GPU lane (never replaced; :meth:`cancel` cancels it).
 
@@ -637,60 +588,10 @@ class StudioEngine:
         self._gpu.submit_task(job)
         return request
 
-    def export(
-        self,
-        out: str | os.PathLike,
-        encoders: Sequence[str],
-        frames: Sequence[int],
-        view: ViewSettings,
-        device: str = "auto",
-        resolution: int | None = None,
-        reading: Reading = Reading(),
-    ) -> int:
-        """Export a labelled comparison (PNG) or a side-by-side video over ``frames``, every
-        encoder read at ``reading``.
+    def export(self, out: str | os.PathLike, encoders: Sequence[str], frames: Sequence[int], view: ViewSettings,
+               device: str = "auto", resolution: int | None = None, reading: Reading = Reading()) -> int:
+        """Export a labelled comparison (PNG) or a side-by-side video over ``frames`` on the
+        GPU lane (see :func:`.exports.export_task`); returns the task id."""
+        from .exports import export_task
 
-        Runs :func:`jepa_studio.export.export_comparison` on the GPU lane with the already
-        loaded encoders; returns the task id (see :meth:`run_task`).
-        """
-        from ..export import PcaView, export_comparison
-
-        basis = view.basis if view.basis in ("clip", "frame") else "clip"
-        pca_view = PcaView(basis=basis, channels=view.channels, foreground_threshold=view.foreground_threshold)
-        src = self.source()
-        if src is None:
-            raise VideoError("open a video before exporting")
-        video = src.video
-
-        def fn(progress: Callable[[int, int], None], cancel: Callable[[], bool]) -> object:
-            encs = [self.encoder(name, device, resolution) for name in encoders]
-            for enc in encs:
-                read_at(enc, reading)
-            return export_comparison(video, encs, list(frames), Path(out), pca_view, progress=progress, cancel=cancel)
-
-        return self.run_task(f"exporting {Path(out).name}", fn)
-
-
-def make_request(
-    video_key: str,
-    playhead: int,
-    clip: ClipWindow,
-    n_frames: int,
-    encoders: Sequence[str],
-    view: ViewSettings,
-    device: str = "auto",
-    resolution: int | None = None,
-    reading: Reading = Reading(),
-) -> ViewRequest:
-    """A :class:`ViewRequest` (convenience for callers that hold the pieces)."""
-    return ViewRequest(video_key, int(playhead), clip, int(n_frames), tuple(encoders), view, device, resolution, reading)
-
-
-def read_at(encoder: Encoder, reading: Reading) -> None:
-    """Set a transformers encoder's layer and final norm (pixel baselines have one layer).
-
-    Raises :class:`~jepa_studio.errors.EncoderError` when the encoder has no such layer.
-    """
-    if hasattr(encoder, "num_layers"):
-        encoder.layer = reading.layer  # type: ignore[attr-defined]
-        encoder.final_norm = reading.final_norm  # type: ignore[attr-defined]
+        return export_task(self, out, encoders, frames, view, device, resolution, reading)

@@ -19,6 +19,7 @@ from ..video.frame_cache import LRUCache
 from .failures import describe_error
 from .lane import CancelToken
 from .messages import Progress
+from .models import read_default
 
 Deliver = Callable[[object], None]
 
@@ -72,7 +73,7 @@ class SurpriseEngine:
         self._deliver(Progress(name, 0, 0))
         try:
             encoder = self.engine.encoder(req.encoder, req.device, req.resolution)
-            self.engine.read_default(encoder)
+            read_default(encoder)
             curve = surprise_curve(encoder, src.video, range(len(src.video)), method=req.method, k=req.k,
                                    context=req.context, stride=req.stride, progress=progress,
                                    cancel=lambda: token.cancelled)

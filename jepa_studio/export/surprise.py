@@ -91,7 +91,7 @@ def surprise_plot(curve: "SurpriseCurve", width: int = 960) -> np.ndarray:
 
     Returns uint8 [H, W, 3].
     """
-    from ..world.report import PALETTE, Series, line_chart
+    from ..render.chart import PALETTE, Series, line_chart
 
     xs = curve.seconds.tolist()
     unit = "time (s)" if curve.timed else "frame"

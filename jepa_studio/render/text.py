@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -22,7 +22,8 @@ def font(size: int = 14) -> ImageFont.ImageFont:
 
 #: what to write for a character the bundled font has no glyph for (others become "?")
 FALLBACKS = {"–": "-", "—": "-", "−": "-", "→": "->", "←": "<-", "×": "x", "≥": ">=", "≤": "<=",
-             "²": "^2", "μ": "u", "α": "alpha", "β": "beta", "✓": "v", "⌀": "diam."}
+             "²": "^2", "μ": "u", "α": "alpha", "β": "beta", "✓": "v", "⌀": "diam.", "θ": "theta",
+             "ω": "omega", "Δ": "delta", "σ": "sigma"}
 
 
 @lru_cache(maxsize=4096)
@@ -42,6 +43,27 @@ def printable(text: str) -> str:
     if text.isascii():
         return text
     return "".join(c if _has_glyph(c) else FALLBACKS.get(c, "?") for c in text)
+
+
+class _Legible:
+    """An ``ImageDraw`` whose ``text`` and ``textlength`` write :func:`printable` text."""
+
+    def __init__(self, draw: ImageDraw.ImageDraw) -> None:
+        self._draw = draw
+
+    def text(self, xy: Any, text: str, *args: Any, **kwargs: Any) -> None:
+        self._draw.text(xy, printable(text), *args, **kwargs)
+
+    def textlength(self, text: str, *args: Any, **kwargs: Any) -> float:
+        return self._draw.textlength(printable(text), *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._draw, name)
+
+
+def legible(draw: ImageDraw.ImageDraw) -> Any:
+    """``draw`` (a Pillow ``ImageDraw``) drawing every text through :func:`printable`."""
+    return _Legible(draw)
 
 
 def text_size(text: str, size: int = 14) -> tuple[int, int]:

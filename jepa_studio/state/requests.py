@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -145,3 +146,19 @@ class SurpriseRequest:
     stride: int = 1
     device: str = "auto"
     resolution: int | None = None
+
+
+def make_request(
+    video_key: str,
+    playhead: int,
+    clip: ClipWindow,
+    n_frames: int,
+    encoders: Sequence[str],
+    view: ViewSettings,
+    device: str = "auto",
+    resolution: int | None = None,
+    reading: Reading = Reading(),
+) -> ViewRequest:
+    """A :class:`ViewRequest` (convenience for callers that hold the pieces)."""
+    return ViewRequest(video_key, int(playhead), clip, int(n_frames), tuple(encoders), view, device, resolution, reading)
+

@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..render.text import font
+from ..render.chart import PALETTE, Series, line_chart, nice_ticks, tick_label
+from ..render.text import font, legible
 from .compare import ComparisonResult
 from .probes import POOLINGS
 
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194)]
 
 #: (metric key, title, y label, higher is better)
 PLOTS = (
@@ -170,114 +169,6 @@ def format_table(result: ComparisonResult, markdown: bool = True) -> str:
 # ---------------------------------------------------------------- charts
 
 
-@dataclass(frozen=True)
-class Series:
-    """One line: points (xs, ys), a legend label, a colour and a style ("solid", "dashed", "dotted")."""
-
-    label: str
-    xs: Sequence[float]
-    ys: Sequence[float]
-    color: tuple[int, int, int]
-    style: str = "solid"
-
-
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return [0.0, 1.0]
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
-    raw = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.floor(lo / step) * step
-    ticks = []
-    t = start
-    while t <= hi + step * 0.5 or ticks[-1] < hi:  # the last tick must reach the data's maximum
-        ticks.append(round(t, 10))
-        t += step
-    return ticks
-
-
-def _tick_label(v: float) -> str:
-    if v == 0:
-        return "0"
-    if abs(v) >= 1000 or abs(v) < 0.01:
-        return f"{v:.1e}"
-    return f"{v:.3g}"
-
-
-def _draw_line(draw: ImageDraw.ImageDraw, pts: list[tuple[float, float]], color: tuple[int, int, int], style: str) -> None:
-    if style == "solid":
-        draw.line(pts, fill=color, width=2)
-        return
-    pattern = {"dashed": (9, 6), "dotted": (2, 5), "dashdot": (9, 4, 2, 4)}[style]
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-        length = math.hypot(x1 - x0, y1 - y0)
-        pos, i = 0.0, 0
-        while pos < length:
-            on, off = pattern[i % len(pattern)], pattern[(i + 1) % len(pattern)]
-            a, b = pos / length, min(pos + on, length) / length
-            draw.line([(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a), (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)], fill=color, width=2)
-            pos += on + off
-            i += 2
-
-
-def line_chart(
-    series: Sequence[Series],
-    title: str,
-    xlabel: str,
-    ylabel: str,
-    size: tuple[int, int] = (760, 460),
-    markers: bool = True,
-) -> np.ndarray:
-    """Draw a line chart with axes, ticks, grid and a legend. Returns uint8 [H, W, 3]."""
-    width, height = size
-    img = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(img)
-    f_title, f_axis, f_tick = font(17), font(14), font(12)
-    legend_w = min(260, max([10] + [int(draw.textlength(s.label, font=f_tick)) for s in series]) + 40)
-    left, right, top, bottom = 70, width - legend_w - 20, 50, height - 55
-    finite = [(x, y) for s in series for x, y in zip(s.xs, s.ys) if math.isfinite(x) and math.isfinite(y)]
-    xs = [p[0] for p in finite] or [0.0, 1.0]
-    ys = [p[1] for p in finite] or [0.0, 1.0]
-    xt, yt = _nice_ticks(min(xs), max(xs)), _nice_ticks(min(ys), max(ys))
-    x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
-
-    def px(x: float, y: float) -> tuple[float, float]:
-        return (left + (x - x0) / (x1 - x0 or 1) * (right - left), bottom - (y - y0) / (y1 - y0 or 1) * (bottom - top))
-
-    draw.text((left, 10), title, fill=(0, 0, 0), font=f_title)
-    for t in yt:
-        _, yy = px(x0, t)
-        draw.line([(left, yy), (right, yy)], fill=(228, 228, 228))
-        label = _tick_label(t)
-        draw.text((left - 8 - draw.textlength(label, font=f_tick), yy - 7), label, fill=(60, 60, 60), font=f_tick)
-    for t in xt:
-        xx, _ = px(t, y0)
-        draw.line([(xx, top), (xx, bottom)], fill=(238, 238, 238))
-        label = _tick_label(t)
-        draw.text((xx - draw.textlength(label, font=f_tick) / 2, bottom + 6), label, fill=(60, 60, 60), font=f_tick)
-    draw.rectangle([left, top, right, bottom], outline=(0, 0, 0))
-    draw.text(((left + right) / 2 - draw.textlength(xlabel, font=f_axis) / 2, bottom + 26), xlabel, fill=(0, 0, 0), font=f_axis)
-    ylab = Image.new("RGBA", (int(draw.textlength(ylabel, font=f_axis)) + 4, 20), (255, 255, 255, 0))
-    ImageDraw.Draw(ylab).text((2, 0), ylabel, fill=(0, 0, 0), font=f_axis)
-    ylab = ylab.rotate(90, expand=True)
-    img.paste(ylab, (8, int((top + bottom) / 2 - ylab.height / 2)), ylab)
-    for s in series:
-        pts = [px(x, y) for x, y in zip(s.xs, s.ys) if math.isfinite(x) and math.isfinite(y)]
-        if len(pts) > 1:
-            _draw_line(draw, pts, s.color, s.style)
-        if markers and len(pts) < 40:
-            for x, y in pts:
-                draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=s.color)
-    ly = top
-    for s in series:
-        _draw_line(draw, [(right + 14, ly + 8), (right + 40, ly + 8)], s.color, s.style)
-        draw.text((right + 46, ly), s.label, fill=(0, 0, 0), font=f_tick)
-        ly += 20
-    return np.asarray(img)
-
-
 def metric_chart(result: ComparisonResult, metric: str) -> np.ndarray:
     """Chart of one metric ("cosine", "nmse", "psnr", "ssim") against frames ahead, every encoder."""
     key, title, ylabel, _ = next(p for p in PLOTS if p[0] == metric)
@@ -302,11 +193,11 @@ def probe_chart(result: ComparisonResult, size: tuple[int, int] = (760, 420)) ->
     keys = list(dict.fromkeys(k for p, _ in probes for k in p.summary))
     width, height = size
     img = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(img)
+    draw = legible(ImageDraw.Draw(img))
     f_title, f_tick = font(17), font(12)
     left, right, top, bottom = 60, width - 200, 50, height - 50
     lo = min([0.0] + [max(-1.0, v) for p, _ in probes for v in p.summary.values() if math.isfinite(v)])
-    ticks = _nice_ticks(lo, 1.0)
+    ticks = nice_ticks(lo, 1.0)
 
     def py(v: float) -> float:
         return bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (bottom - top)
@@ -314,7 +205,7 @@ def probe_chart(result: ComparisonResult, size: tuple[int, int] = (760, 420)) ->
     draw.text((left, 10), "Temporal probes: held-out R² of ridge readouts", fill=(0, 0, 0), font=f_title)
     for t in ticks:
         draw.line([(left, py(t)), (right, py(t))], fill=(200, 200, 200) if t == 0 else (232, 232, 232))
-        label = _tick_label(t)
+        label = tick_label(t)
         draw.text((left - 8 - draw.textlength(label, font=f_tick), py(t) - 7), label, fill=(60, 60, 60), font=f_tick)
     slot = (right - left) / len(keys)
     bar = slot * 0.8 / len(probes)

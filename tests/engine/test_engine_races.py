@@ -356,7 +356,7 @@ def test_one_encoder_instance_per_name_keyed_on_the_resolved_device(small_video)
         assert engine.loaded_models() == ("pixels",)
         assert engine.encoder("pixels", "cpu", 48, load=False) is not None
         assert engine.encoder("pixels", "auto", 32, load=False) is None  # dropped, not piled up
-        assert len(engine._encoders) == 1
+        assert len(engine._models._items) == 1
     finally:
         engine.close()
 

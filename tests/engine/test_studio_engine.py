@@ -198,7 +198,7 @@ def test_stale_view_results_are_dropped(engine_and_inbox) -> None:
         gate.wait(5)
         return load_encoder(name)
 
-    engine._load = slow_loader
+    engine._models._load = slow_loader
     clip = ClipWindow(4, 1)
     old, _ = engine.request_view(make_request(engine.video_key, 0, clip, 20, ("pixels",), ViewSettings()))
     assert loaded.wait(5)

@@ -19,3 +19,20 @@ def test_drawn_text_matches_its_stand_in() -> None:
     hyphen = draw_text(canvas, "frames 12-13", (2, 2))
     np.testing.assert_array_equal(dash, hyphen)  # not the missing-glyph box
     assert text_size("12–13") == text_size("12-13")
+
+
+def test_charts_write_greek_targets_legibly() -> None:
+    """The probe chart's θ and ω were boxes: a legible draw writes their names."""
+    from PIL import Image, ImageDraw
+
+    from jepa_studio.render.text import font, legible
+
+    def drawn(text: str) -> np.ndarray:
+        img = Image.new("RGB", (160, 24), (255, 255, 255))
+        legible(ImageDraw.Draw(img)).text((2, 2), text, fill=(0, 0, 0), font=font(12))
+        return np.asarray(img)
+
+    assert printable("θ (mean), ω") == "theta (mean), omega"
+    np.testing.assert_array_equal(drawn("θ (tokens)"), drawn("theta (tokens)"))
+    draw = legible(ImageDraw.Draw(Image.new("RGB", (4, 4))))
+    assert draw.textlength("ω", font=font(12)) == draw.textlength("omega", font=font(12))

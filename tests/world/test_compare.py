@@ -18,7 +18,8 @@ from jepa_studio.world.checkpoints import load_world
 from jepa_studio.world.compare import CompareSettings, compare_encoders
 from jepa_studio.world.latent_cache import LatentCache
 from jepa_studio.world.metrics import psnr
-from jepa_studio.world.report import Series, format_table, line_chart, write_report
+from jepa_studio.render.chart import Series, line_chart
+from jepa_studio.world.report import format_table, write_report
 
 TINY = dict(
     history=2, horizon=2, frameskip=2, decoder_steps=6, transition_steps=6, batch_size=4,

@@ -16,7 +16,7 @@ from ...state.world import WorldSettings
 from ...world.latent_cache import LatentCache
 from ..lane import CancelToken
 from ..messages import Progress
-from .data import pendulum_episodes
+from .data import pendulum_episodes, world_encoder
 from .messages import CompareProgress
 
 #: comparison progress is delivered at most this often (plus the end of every stage)
@@ -65,7 +65,7 @@ def run_comparison(
             raise VideoError("open a video first, or compare on the pendulum")
         frames = d.frames(len(src))
         data = Clip(np.asarray(engine.clip_pixels(frames, source=src)), indices=tuple(frames), fps=getattr(src.video, "fps", None))
-    encoders = [engine.encoder(name, settings.device, settings.resolution) for name in settings.encoders]
+    encoders = [world_encoder(engine, name, settings.device, settings.resolution) for name in settings.encoders]
     device = str(getattr(encoders[0], "device", pick_device(settings.device)))
     desc = describe_source(settings, source, engine.video_path)
     return compare_encoders(

@@ -36,12 +36,22 @@ def pendulum_episodes(data: DataSpec) -> list[Any]:
     return pendulum_dataset(data.episodes, data.episode_frames, seed=data.seed, size=data.size)
 
 
+def world_encoder(engine: Any, name: str, device: str, resolution: int | None) -> Any:
+    """The engine's loaded encoder ``name``, read at its own output (the panes may have set
+    another layer on it): world models are trained and shown on the same reading."""
+    from ..models import read_default
+
+    encoder = engine.encoder(name, device, resolution)
+    read_default(encoder)
+    return encoder
+
+
 def load_clips(
     engine: Any, token: CancelToken, name: str, data: DataSpec, mode: str,
     device: str, resolution: int | None, cache: LatentCache | None,
 ) -> WorldClips:
     """Encoder ``name``'s latents (``mode``) of ``data`` (GPU lane; the engine's loaded encoder)."""
-    encoder = engine.encoder(name, device, resolution)
+    encoder = world_encoder(engine, name, device, resolution)
     if data.source == "pendulum":
         episodes = pendulum_episodes(data)
         feats = []

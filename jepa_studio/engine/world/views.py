@@ -14,7 +14,7 @@ import numpy as np
 from ...world.latent_cache import LatentCache, cached_latents
 from ..lane import CancelToken
 from .checkpoints import StudioWorld
-from .data import load_clips, pendulum_episodes
+from .data import load_clips, pendulum_episodes, world_encoder
 from .messages import Reconstruction, RolloutView, frozen
 
 
@@ -25,7 +25,7 @@ def reconstruct(
     """The decoder's reconstruction of source ``frame`` from the latents of the clip ``frames``."""
     world = entry.world
     steps = world.state["decoder"].step
-    encoder = engine.encoder(entry.encoder, device, resolution)
+    encoder = world_encoder(engine, entry.encoder, device, resolution)
     pixels = np.asarray(engine.clip_pixels(frames))
     token.check()
     feats = cached_latents(encoder, pixels, entry.latents, frames, cache)
@@ -67,7 +67,7 @@ def rollout(
         episodes = pendulum_episodes(entry.data)
         i = min(max(0, episode), len(episodes) - 1)
         ep = episodes[i]
-        encoder = engine.encoder(entry.encoder, device, resolution)
+        encoder = world_encoder(engine, entry.encoder, device, resolution)
         feats = cached_latents(encoder, ep.frames, entry.latents, None, cache)
         pixels, actions, rows = ep.frames, ep.actions, None
         source = f"pendulum episode {i + 1}"

@@ -24,7 +24,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QListWidgetItem, QScrollArea, QToolBar
+from PySide6.QtWidgets import QDockWidget, QListWidgetItem, QScrollArea, QToolBar
 
 from ...analysis.masked_view import MaskedView
 from ...engine.masking import MaskError, MaskGridReady, MaskingEngine
@@ -34,12 +34,11 @@ from ...state.mask import MaskDocument
 from ..shell import theme
 from ..shell.host import WindowHost
 from ..shell.labels import wrap
+from . import dialogs
 from .painter import MaskPainter
 from .panel import PRESET_LABELS, TOOL_LABELS, MaskingPanel
 from .panes import MaskedPane, show_view_step
 
-MASK_FILTER = "Mask PNG (*.png);;All files (*)"
-EXPORT_FILTER = "PNG image (*.png);;MP4 video (*.mp4);;GIF (*.gif)"
 
 
 class MaskingFeature(QObject):
@@ -64,9 +63,11 @@ class MaskingFeature(QObject):
         self._video_path: Path | None = None
         self.last_error = ""
         #: ``() -> Path | None`` for each dialog (tests replace them)
-        self.ask_export_path: Callable[[], Path | None] = self._ask_export_path
-        self.ask_open_mask_path: Callable[[], Path | None] = self._ask_open_mask_path
-        self.ask_save_mask_path: Callable[[], Path | None] = self._ask_save_mask_path
+        self.ask_export_path: Callable[[], Path | None] = lambda: dialogs.ask_export_path(
+            host.widget, host.export_folder(), self._video_path)
+        self.ask_open_mask_path: Callable[[], Path | None] = lambda: dialogs.ask_open_mask_path(host.widget, self.store)
+        self.ask_save_mask_path: Callable[[], Path | None] = lambda: dialogs.ask_save_mask_path(
+            host.widget, self.store, self._video_path)
 
         self.panes = {
             "full": MaskedPane("full"),
@@ -532,24 +533,6 @@ class MaskingFeature(QObject):
         self.schedule()
 
     # -- files ----------------------------------------------------------------------------
-    def _ask_open_mask_path(self) -> Path | None:
-        start = str(self.store.value("mask/last_path", "") or "")
-        path, _ = QFileDialog.getOpenFileName(self.host.widget, "Load mask", start, MASK_FILTER)
-        return Path(path) if path else None
-
-    def _ask_save_mask_path(self) -> Path | None:
-        start = str(self.store.value("mask/last_path", "") or "")
-        if not start and self._video_path is not None:
-            start = str(self._video_path.with_suffix(".mask.png"))
-        path, _ = QFileDialog.getSaveFileName(self.host.widget, "Save mask", start, MASK_FILTER)
-        return Path(path) if path else None
-
-    def _ask_export_path(self) -> Path | None:
-        stem = self._video_path.stem if self._video_path else "masked"
-        start = self.host.export_folder() / f"{stem}.masked.png"
-        path, _ = QFileDialog.getSaveFileName(self.host.widget, "Export masked prediction", str(start), EXPORT_FILTER)
-        return Path(path) if path else None
-
     def load_mask(self, path: Path | None = None) -> bool:
         """Load a mask PNG (one undo step) and turn mask mode on; errors show in the window."""
         if self.session.video is None:
