@@ -427,18 +427,7 @@ def compare_encoders(
             result.cancelled = True
             break
         t0 = time.perf_counter()
-        world = WorldModel.create(
-            e.grouped,
-            history=settings.history,
-            frameskip=plan.skip,
-            action_dim=action_dim,
-            val_fraction=settings.val_fraction,
-            seed=settings.seed,
-            decoder_hidden=settings.decoder_hidden,
-            width=settings.width,
-            depth=settings.depth,
-            heads=settings.heads,
-        )
+        world = settings.new_world(e.grouped, plan.skip, action_dim)
         ckpt = None
         if checkpoint_dir is not None:
             ckpt = Path(checkpoint_dir) / safe_name(e.name)

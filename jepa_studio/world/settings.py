@@ -112,6 +112,17 @@ class CompareSettings:
             **extra,
         )
 
+    def new_world(self, features: Any, frameskip: int, action_dim: int = 0, target: str = "raw") -> Any:
+        """A new, untrained :class:`~.model.WorldModel` of these settings' architecture over
+        ``features`` (one PatchFeatures per clip); ``frameskip`` in latent time steps."""
+        from .model import WorldModel
+
+        return WorldModel.create(
+            features, history=self.history, frameskip=frameskip, action_dim=action_dim,
+            val_fraction=self.val_fraction, seed=self.seed, decoder_hidden=self.decoder_hidden,
+            width=self.width, depth=self.depth, heads=self.heads, target=target,
+        )
+
     @property
     def budget(self) -> str:
         """The training budget in words (for reports)."""

@@ -284,7 +284,7 @@ class WorldEngine:
 
     def _prepare(self, token: CancelToken, run: _Run, name: str) -> None:
         from ...world.checkpoints import load_world
-        from ...world.model import WorldModel, prepare_sequence, same_architecture
+        from ...world.model import prepare_sequence, same_architecture
 
         s = run.settings
         t = s.training
@@ -296,19 +296,8 @@ class WorldEngine:
                 f"frameskip {s.frameskip} is not a multiple of {label}'s tubelet size {tubelet}: use an even frameskip"
             )
         has_actions = clips.actions[0] is not None
-        world = WorldModel.create(
-            clips.features,
-            history=t.history,
-            frameskip=s.frameskip // tubelet,
-            action_dim=int(np.asarray(clips.actions[0]).reshape(len(clips.frames[0]), -1).shape[1]) if has_actions else 0,
-            val_fraction=t.val_fraction,
-            seed=t.seed,
-            decoder_hidden=t.decoder_hidden,
-            width=t.width,
-            depth=t.depth,
-            heads=t.heads,
-            target=s.target,
-        )
+        action_dim = int(np.asarray(clips.actions[0]).reshape(len(clips.frames[0]), -1).shape[1]) if has_actions else 0
+        world = t.new_world(clips.features, s.frameskip // tubelet, action_dim, s.target)
         ckpt = None
         if run.root is not None:
             ckpt = run.root / safe_name(name)
