@@ -78,6 +78,22 @@ def time_extract(encoder, video_path, frames, out, window) -> float:
         return time.perf_counter() - start
 
 
+def make_encoder(args: argparse.Namespace, parser: argparse.ArgumentParser):
+    """The benchmark's V-JEPA 2 from ``--arch`` (``small``: :data:`SMALL` with random
+    weights, float16 on a GPU), ``--device``, ``--dtype``, ``--resolution``, ``--window``."""
+    if args.arch == "small":
+        device = torch.device(args.device or "cpu")
+        dtype = torch.float32 if device.type == "cpu" else torch.float16
+        model = build_model("vjepa2", SMALL, random_weights=True, dtype=dtype, device=device)
+        prep = Preprocessing(short_side=args.resolution or 128, interpolation="bilinear")
+        return VJepa2Encoder(model, name="vjepa2-small", checkpoint="random", pretrained=False, device=device,
+                             dtype=dtype, preprocessing=prep, trained_preprocessing=prep, window=args.window)
+    if args.arch not in CHECKPOINTS:
+        parser.error(f"unknown --arch {args.arch}")
+    return load_encoder(args.arch, device=args.device, dtype=args.dtype, random_weights=True,
+                        resolution=args.resolution, window=args.window)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="small", help="'small' (CPU-sized random V-JEPA 2) or a registry name such as vjepa2-vitl")
@@ -90,19 +106,8 @@ def main() -> int:
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    if args.arch == "small":
-        device = torch.device(args.device or "cpu")
-        dtype = torch.float32 if device.type == "cpu" else torch.float16
-        model = build_model("vjepa2", SMALL, random_weights=True, dtype=dtype, device=device)
-        prep = Preprocessing(short_side=args.resolution or 128, interpolation="bilinear")
-        encoder = VJepa2Encoder(model, name="vjepa2-small", checkpoint="random", pretrained=False, device=device,
-                                dtype=dtype, preprocessing=prep, trained_preprocessing=prep, window=args.window)
-    else:
-        if args.arch not in CHECKPOINTS:
-            parser.error(f"unknown --arch {args.arch}")
-        encoder = load_encoder(args.arch, device=args.device, dtype=args.dtype, random_weights=True,
-                               resolution=args.resolution, window=args.window)
-        device = encoder.device
+    encoder = make_encoder(args, parser)
+    device = encoder.device
     gpu = device.type != "cpu"
     n = args.frames or (320 if gpu else 64)
     width, height = (int(v) for v in (args.size or ("1280x720" if gpu else "640x360")).split("x"))

@@ -26,20 +26,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from jepa_studio.encoders.loading import build_model  # noqa: E402
-from jepa_studio.encoders.preprocess import Preprocessing  # noqa: E402
-from jepa_studio.encoders.registry import CHECKPOINTS, load_encoder  # noqa: E402
-from jepa_studio.encoders.vjepa2 import VJepa2Encoder  # noqa: E402
+from bench_extract import make_encoder, sync  # noqa: E402
 from jepa_studio.world.latents import LATENT_MODES, encode_latents  # noqa: E402
-
-SMALL = dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=6, crop_size=256, frames_per_clip=64,
-             pred_hidden_size=192, pred_num_hidden_layers=2, pred_num_attention_heads=6)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def tokens_seen(mode: str, n: int, window: int, tubelet: int = 2) -> int:
@@ -64,19 +54,8 @@ def main() -> int:
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    if args.arch == "small":
-        device = torch.device(args.device or "cpu")
-        dtype = torch.float32 if device.type == "cpu" else torch.float16
-        model = build_model("vjepa2", SMALL, random_weights=True, dtype=dtype, device=device)
-        prep = Preprocessing(short_side=args.resolution or 128, interpolation="bilinear")
-        encoder = VJepa2Encoder(model, name="vjepa2-small", checkpoint="random", pretrained=False, device=device,
-                                dtype=dtype, preprocessing=prep, trained_preprocessing=prep, window=args.window)
-    else:
-        if args.arch not in CHECKPOINTS:
-            parser.error(f"unknown --arch {args.arch}")
-        encoder = load_encoder(args.arch, device=args.device, dtype=args.dtype, random_weights=True,
-                               resolution=args.resolution, window=args.window)
-        device = encoder.device
+    encoder = make_encoder(args, parser)
+    device = encoder.device
     n = args.frames or (64 if device.type != "cpu" else 32)
     frames = np.random.default_rng(0).integers(0, 256, (n, 180, 320, 3), dtype=np.uint8)
     print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else os.cpu_count()} "
