@@ -7,7 +7,7 @@ Scrolling a dock must scroll it, not silently change a setting the pointer passe
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QAbstractSpinBox, QComboBox, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollBar, QWidget
 
 _KINDS = (QAbstractSpinBox, QComboBox, QAbstractSlider)
 
@@ -20,8 +20,9 @@ class _WheelGuard(QObject):
             area = watched.parentWidget()
             while area is not None and not isinstance(area, QAbstractScrollArea):
                 area = area.parentWidget()
-            if area is not None:  # the dock's scroll area scrolls instead
-                QCoreApplication.sendEvent(area.verticalScrollBar(), event)
+            bar = area.verticalScrollBar() if area is not None else None
+            if bar is not None and bar is not watched:  # the dock's scroll area scrolls instead
+                QCoreApplication.sendEvent(bar, event)
             return True
         return False
 
@@ -36,5 +37,7 @@ def ignore_wheel_unless_focused(root: QWidget) -> None:
         _guard = _WheelGuard()
     for kind in _KINDS:
         for widget in root.findChildren(kind):
+            if isinstance(widget, QScrollBar):  # what the wheel is forwarded to: it must take it
+                continue
             widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel must not give focus
             widget.installEventFilter(_guard)
