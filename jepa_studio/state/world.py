@@ -120,9 +120,14 @@ class WorldSettings:
         return self.training.frameskip
 
     def on_device(self, device: str) -> CompareSettings:
-        """The training settings on a resolved ``device`` (``"cpu"``, ``"cuda:0"``, ...), with
-        the pane resolution as the short side frames are encoded at."""
-        return dataclasses.replace(self.training, device=str(device), short_side=self.resolution or DEFAULTS.short_side)
+        """The training settings on a resolved ``device`` (``"cpu"``, ``"cuda:0"``, ...)."""
+        return dataclasses.replace(self.training, device=str(device))
+
+    @property
+    def short_side(self) -> int:
+        """The short side frames are encoded at for the world model (the CLI's ``short_side``;
+        not the panes' resolution: a world model is trained small)."""
+        return self.training.short_side
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,8 @@ class WorldOptions:
     """The World model dock's options (what :meth:`WorldState.settings` turns into a run).
 
     encoders: the checked session encoders (None: all of them); source, start, stop, step,
-    episodes, episode_frames: the data (see :class:`DataSpec`); latents, history, horizon,
+    episodes, episode_frames: the data (see :class:`DataSpec`); resolution: the short side in
+    pixels frames are encoded (and pendulum frames drawn) at; latents, history, horizon,
     frameskip, decoder_steps, transition_steps, seed: as ``jepa-studio compare``'s options;
     size: a key of :data:`SIZES`; target: what the decoder reads.
     """
@@ -142,6 +148,7 @@ class WorldOptions:
     step: int = 1
     episodes: int = PENDULUM.episodes
     episode_frames: int = PENDULUM.frames
+    resolution: int = DEFAULTS.short_side
     latents: str = DEFAULTS.latents
     history: int = DEFAULTS.history
     horizon: int = DEFAULTS.horizon
@@ -165,6 +172,8 @@ class WorldOptions:
             raise ValueError(f"unknown model size {self.size!r}")
         if self.target not in TARGETS:
             raise ValueError(f"unknown decoder input {self.target!r}")
+        if not 16 <= self.resolution <= 1024:
+            raise ValueError("the world-model resolution must be between 16 and 1024 px")
         for name in ("history", "horizon", "frameskip", "step", "episodes", "episode_frames"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -201,7 +210,7 @@ class WorldState(Observable):
         o = self.options.value
         return DataSpec(
             source=o.source, start=o.start, stop=o.stop, step=o.step, episodes=o.episodes,
-            episode_frames=o.episode_frames, size=max(32, self.session.resolution or PENDULUM.size), seed=o.seed,
+            episode_frames=o.episode_frames, size=o.resolution, seed=o.seed,
         )
 
     def settings(self) -> WorldSettings:
@@ -211,7 +220,7 @@ class WorldState(Observable):
         fields = dict(
             latents=o.latents, history=o.history, horizon=o.horizon, frameskip=o.frameskip,
             decoder_steps=o.decoder_steps, transition_steps=o.transition_steps, seed=o.seed,
-            width=width, depth=depth, heads=heads, decoder_hidden=hidden,
+            width=width, depth=depth, heads=heads, decoder_hidden=hidden, short_side=o.resolution,
         )
         fields.update(self.overrides)
         return WorldSettings.of(

@@ -55,7 +55,8 @@ def test_world_models_train_from_their_state(opened) -> None:
     engine, session, inbox = opened
     state = WorldState(session, overrides=dict(width=16, depth=1, heads=2, decoder_hidden=8, batch_size=4))
     state.use_all_frames()
-    state.options.update(encoders=("pixels-tubelet",), decoder_steps=3, transition_steps=2, history=2, horizon=2)
+    state.options.update(encoders=("pixels-tubelet",), decoder_steps=3, transition_steps=2, history=2, horizon=2,
+                         resolution=32)  # the panes stay at 64
     settings = state.settings()
     assert settings.encoders == ("pixels-tubelet",) and settings.data.stop == session.n_frames
     torch.set_num_threads(1)
@@ -67,6 +68,9 @@ def test_world_models_train_from_their_state(opened) -> None:
     model = world.worlds["pixels-tubelet"].world
     assert (model.state["decoder"].step, model.state["transition"].step) == (3, 2)
     assert model.encoder.latents == "causal" and model.history == 2
+    assert min(model.encoder.input_size) == 32  # trained small, as the CLI does
+    pane_encoder = engine.encoder("pixels-tubelet", "auto", 64, load=False)
+    assert pane_encoder is not None and pane_encoder.preprocessing.short_side == 64  # the panes' again
     # the latents it trained on are the session's frames, every one of them
     (cached,) = world.latent_cache._items.values()
     covered = sorted(i for g in cached.frame_indices for i in g)

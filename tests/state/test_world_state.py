@@ -33,15 +33,17 @@ def test_options_make_the_run() -> None:
     session.set_resolution(48)
     state = WorldState(session)
     state.options.update(encoders=("pixels-tubelet",), source="pendulum", episodes=3, latents="window",
-                         decoder_steps=7, transition_steps=9, size="small", target="layer_norm", history=2)
+                         decoder_steps=7, transition_steps=9, size="small", target="layer_norm", history=2,
+                         resolution=80)
     s = state.settings()
     assert s.encoders == ("pixels-tubelet",)
-    assert (s.data.source, s.data.episodes, s.data.size) == ("pendulum", 3, 48)
+    assert (s.data.source, s.data.episodes, s.data.size) == ("pendulum", 3, 80)
     t = s.training
     assert (t.latents, t.decoder_steps, t.transition_steps, t.history) == ("window", 7, 9, 2)
     assert (t.width, t.depth, t.heads, t.decoder_hidden) == (64, 2, 4, 32)
+    # the panes' resolution picks the engine's encoder; the world model encodes at its own
     assert s.target == "layer_norm" and s.resolution == 48
-    assert s.on_device("cpu").short_side == 48
+    assert s.short_side == s.on_device("cpu").short_side == 80
 
 
 def test_bad_options_change_nothing_and_overrides_reach_both_levels() -> None:

@@ -42,6 +42,7 @@ def open_window(qtbot, make_window, video: Path, encoders=("pixels", "pixels-tub
     qtbot.waitUntil(lambda: window.frame_pane.frame_item.image is not None, timeout=TIMEOUT)
     ctrl = window.feature("world")
     ctrl.overrides = dict(TINY)
+    ctrl.panel.resolution.setValue(RES)  # the world models' own resolution (the CLI's default is 64)
     p = ctrl.panel
     p.history.setValue(2)
     p.horizon.setValue(3)
@@ -225,6 +226,7 @@ def test_masked_prediction_decoded_by_a_layer_norm_decoder(qtbot, make_window, v
     window, ctrl = open_window(qtbot, make_window, videos["first"], (name,))
     window.session.set_resolution(64)
     p = ctrl.panel
+    p.resolution.setValue(64)  # decoded masked predictions need the panes' token grid
     set_steps(p, 3)
     p.stop.setValue(12)
     p.target.setCurrentIndex(p.target.findData("layer_norm"))

@@ -36,10 +36,19 @@ class StudioWorld:
     horizon: int
     resolution: int | None
     checkpoint: Path | None = None
+    #: the short side frames were encoded at (None: the model's own input size tells)
+    short_side: int | None = None
 
     @property
     def label(self) -> str:
         return self.world.encoder.label
+
+    @property
+    def encode_side(self) -> int:
+        """The short side to encode frames at for this model."""
+        if self.short_side:
+            return int(self.short_side)
+        return int(min(self.world.encoder.input_size))
 
     @property
     def latents(self) -> str:
@@ -48,7 +57,7 @@ class StudioWorld:
 
     def sidecar(self) -> dict[str, Any]:
         return {"encoder": self.encoder, "data": self.data.to_json(), "frameskip": self.frameskip,
-                "horizon": self.horizon, "resolution": self.resolution}
+                "horizon": self.horizon, "resolution": self.resolution, "short_side": self.short_side}
 
 
 def data_key(data: DataSpec, video_path: Path | None) -> str:
@@ -75,7 +84,8 @@ def write_json(path: Path, info: dict[str, Any]) -> None:
 def write_sidecar(folder: Path, encoder: str, settings: WorldSettings) -> None:
     """``studio.json`` beside a checkpoint: the session encoder, data and step settings."""
     folder.mkdir(parents=True, exist_ok=True)
-    entry = StudioWorld(encoder, None, settings.data, settings.frameskip, settings.horizon, settings.resolution)
+    entry = StudioWorld(encoder, None, settings.data, settings.frameskip, settings.horizon, settings.resolution,
+                        short_side=settings.short_side)
     write_json(folder / SIDECAR, entry.sidecar())
 
 
@@ -118,5 +128,7 @@ def load_entries(path: Path, fallback: WorldSettings | None = None) -> list[Stud
         frameskip = int(side.get("frameskip", world.frameskip * info.tubelet_size))
         horizon = int(side.get("horizon", fallback.horizon if fallback else 4))
         resolution = side.get("resolution", fallback.resolution if fallback else None)
-        entries.append(StudioWorld(str(name), world, data, frameskip, horizon, resolution, folder))
+        short_side = side.get("short_side")
+        short_side = int(short_side) if isinstance(short_side, int) and 16 <= short_side <= 4096 else None
+        entries.append(StudioWorld(str(name), world, data, frameskip, horizon, resolution, folder, short_side))
     return entries

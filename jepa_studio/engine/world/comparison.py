@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
@@ -65,9 +66,11 @@ def run_comparison(
             raise VideoError("open a video first, or compare on the pendulum")
         frames = d.frames(len(src))
         data = Clip(np.asarray(engine.clip_pixels(frames, source=src)), indices=tuple(frames), fps=getattr(src.video, "fps", None))
-    encoders = [world_encoder(engine, name, settings.device, settings.resolution) for name in settings.encoders]
-    device = str(getattr(encoders[0], "device", pick_device(settings.device)))
     desc = describe_source(settings, source, engine.video_path)
-    return compare_encoders(
-        data, encoders, settings.on_device(device), progress, cancel, checkpoint_dir, desc, cache=cache,
-    )
+    with ExitStack() as stack:  # every encoder at the comparison's short side until it ends
+        encoders = [stack.enter_context(world_encoder(engine, name, settings.device, settings.resolution,
+                                                      settings.short_side)) for name in settings.encoders]
+        device = str(getattr(encoders[0], "device", pick_device(settings.device)))
+        return compare_encoders(
+            data, encoders, settings.on_device(device), progress, cancel, checkpoint_dir, desc, cache=cache,
+        )

@@ -7,11 +7,14 @@ comparison encode a clip once."""
 
 from __future__ import annotations
 
+import dataclasses
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
+from ...encoders.preprocess import Preprocessing
 from ...errors import UsageError, VideoError
 from ...state.world import DataSpec
 from ...world.latent_cache import LatentCache, cached_latents
@@ -36,22 +39,37 @@ def pendulum_episodes(data: DataSpec) -> list[Any]:
     return pendulum_dataset(data.episodes, data.episode_frames, seed=data.seed, size=data.size)
 
 
-def world_encoder(engine: Any, name: str, device: str, resolution: int | None) -> Any:
-    """The engine's loaded encoder ``name``, read at its own output (the panes may have set
-    another layer on it): world models are trained and shown on the same reading."""
+@contextmanager
+def world_encoder(engine: Any, name: str, device: str, resolution: int | None, short_side: int | None) -> Iterator[Any]:
+    """The engine's loaded encoder ``name`` (the panes' instance: no second copy), read at its
+    own output and encoding frames at ``short_side`` while the block runs (GPU lane: no pane
+    job runs meanwhile); its layer and preprocessing are the panes' again afterwards."""
     from ..models import read_default
 
     encoder = engine.encoder(name, device, resolution)
     read_default(encoder)
-    return encoder
+    prep = getattr(encoder, "preprocessing", None)
+    if short_side and isinstance(prep, Preprocessing):
+        encoder.preprocessing = dataclasses.replace(prep, mode="full", short_side=int(short_side))
+    try:
+        yield encoder
+    finally:
+        if isinstance(prep, Preprocessing):
+            encoder.preprocessing = prep
 
 
 def load_clips(
     engine: Any, token: CancelToken, name: str, data: DataSpec, mode: str,
-    device: str, resolution: int | None, cache: LatentCache | None,
+    device: str, resolution: int | None, cache: LatentCache | None, short_side: int | None = None,
 ) -> WorldClips:
-    """Encoder ``name``'s latents (``mode``) of ``data`` (GPU lane; the engine's loaded encoder)."""
-    encoder = world_encoder(engine, name, device, resolution)
+    """Encoder ``name``'s latents (``mode``) of ``data``, frames encoded at ``short_side`` (GPU
+    lane; the engine's loaded encoder)."""
+    with world_encoder(engine, name, device, resolution, short_side) as encoder:
+        return _load_clips(engine, token, encoder, data, mode, cache)
+
+
+def _load_clips(engine: Any, token: CancelToken, encoder: Any, data: DataSpec, mode: str,
+                cache: LatentCache | None) -> WorldClips:
     if data.source == "pendulum":
         episodes = pendulum_episodes(data)
         feats = []

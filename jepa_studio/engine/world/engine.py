@@ -167,7 +167,7 @@ class WorldEngine:
     def _load_clips(self, token: CancelToken, name: str, settings: WorldSettings):
         """Encoder ``name``'s latents of the run's data in its latent mode (GPU lane)."""
         return load_clips(self.engine, token, name, settings.data, settings.latents, settings.device,
-                          settings.resolution, self.latent_cache)
+                          settings.resolution, self.latent_cache, settings.short_side)
 
     # -- training ---------------------------------------------------------------------------
     def train(self, settings: WorldSettings, checkpoint_root: str | Path | None, resume: bool = False) -> int:
@@ -313,7 +313,7 @@ class WorldEngine:
             prepare_sequence(world, f, fr, a, t.val_fraction, rows)
             for f, fr, a, rows in zip(clips.features, clips.frames, clips.actions, clips.rows)
         ]
-        self.worlds[name] = StudioWorld(name, world, s.data, s.frameskip, s.horizon, s.resolution, ckpt)
+        self.worlds[name] = StudioWorld(name, world, s.data, s.frameskip, s.horizon, s.resolution, ckpt, s.short_side)
         self._ready(run, name)
 
     def _ready(self, run: _Run | None, name: str) -> None:

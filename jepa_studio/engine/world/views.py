@@ -25,10 +25,10 @@ def reconstruct(
     """The decoder's reconstruction of source ``frame`` from the latents of the clip ``frames``."""
     world = entry.world
     steps = world.state["decoder"].step
-    encoder = world_encoder(engine, entry.encoder, device, resolution)
     pixels = np.asarray(engine.clip_pixels(frames))
     token.check()
-    feats = cached_latents(encoder, pixels, entry.latents, frames, cache)
+    with world_encoder(engine, entry.encoder, device, resolution, entry.encode_side) as encoder:
+        feats = cached_latents(encoder, pixels, entry.latents, frames, cache)
     grid = tuple(feats.grid[1:])
     if grid != tuple(world.encoder.grid) or feats.dim != world.encoder.dim:
         note = (
@@ -67,12 +67,13 @@ def rollout(
         episodes = pendulum_episodes(entry.data)
         i = min(max(0, episode), len(episodes) - 1)
         ep = episodes[i]
-        encoder = world_encoder(engine, entry.encoder, device, resolution)
-        feats = cached_latents(encoder, ep.frames, entry.latents, None, cache)
+        with world_encoder(engine, entry.encoder, device, resolution, entry.encode_side) as encoder:
+            feats = cached_latents(encoder, ep.frames, entry.latents, None, cache)
         pixels, actions, rows = ep.frames, ep.actions, None
         source = f"pendulum episode {i + 1}"
     else:
-        clips = load_clips(engine, token, entry.encoder, entry.data, entry.latents, device, resolution, cache)
+        clips = load_clips(engine, token, entry.encoder, entry.data, entry.latents, device, resolution, cache,
+                           entry.encode_side)
         feats, pixels, actions, rows = clips.features[0], clips.frames[0], None, clips.rows[0]
         source = "video"
     if tuple(feats.grid[1:]) != tuple(world.encoder.grid):

@@ -116,6 +116,16 @@ class WorldPanel(QWidget):
         self.episode_frames.setRange(8, 4096)
         self.episode_frames.setValue(48)
         form.addRow("Frames each", self.episode_frames)
+        self.resolution = QSpinBox()
+        self.resolution.setRange(16, 1024)
+        self.resolution.setSingleStep(16)
+        self.resolution.setValue(64)
+        self.resolution.setSuffix(" px")
+        self.resolution.setToolTip(
+            "the short side frames are encoded at for the world models (the panes keep their own "
+            "resolution); jepa-studio compare's default is 64 px"
+        )
+        form.addRow("Resolution", self.resolution)
         self.data_form = form
         layout.addWidget(data)
 
@@ -308,7 +318,7 @@ class WorldPanel(QWidget):
     SPINS = {"start": "start", "stop": "stop", "step": "stride", "episodes": "episodes",
              "episode_frames": "episode_frames", "history": "history", "horizon": "horizon",
              "frameskip": "frameskip", "decoder_steps": "decoder_steps",
-             "transition_steps": "transition_steps", "seed": "seed"}
+             "transition_steps": "transition_steps", "seed": "seed", "resolution": "resolution"}
     COMBOS = ("source", "latents", "size", "target")
 
     def bind(self, state: WorldState) -> None:
