@@ -33,7 +33,7 @@ from .decoder import resize_frames, to_uint8_frames
 from .evaluation import HorizonRow, evaluate_world
 from .latent_cache import LatentCache, cached_latents
 from .latents import group_steps, latent_mode_label
-from .model import EncoderInfo, LatentSequence, PartState, WorldModel, prepare_sequence, same_architecture
+from .model import EncoderInfo, LatentSequence, PartState, WorldModel, architecture_differences, prepare_sequence
 from .plan import StepPlan, make_plan
 from .probes import ProbeResult, ProbeTargets, pendulum_targets, probe
 from .settings import DEFAULTS, CompareSettings
@@ -193,6 +193,11 @@ class ComparisonResult:
         return [(e.probe, False) for e in self.encoders if e.probe is not None] + [
             (p, True) for p in self.baseline_probes
         ]
+
+
+def _say(notify: Callable[[str], None] | None, line: str) -> None:
+    if notify is not None:
+        notify(line)
 
 
 def _span(first: int, last: int) -> str:
@@ -433,8 +438,16 @@ def compare_encoders(
             ckpt = Path(checkpoint_dir) / safe_name(e.name)
             if resume and (ckpt / "config.json").is_file():
                 old = load_world(ckpt, settings.device)
-                if same_architecture(old, world):
+                differs = architecture_differences(old, world)
+                if not differs:
                     world = old
+                    steps = f"{old.state['decoder'].step} decoder and {old.state['transition'].step} transition steps"
+                    _say(notify, f"{e.label}: resuming {ckpt} from {steps}")
+                else:
+                    _say(notify, f"{e.label}: not resuming {ckpt}: it differs in {'; '.join(differs)}; "
+                                 "training from scratch (the checkpoint is overwritten)")
+            elif resume:
+                _say(notify, f"{e.label}: no checkpoint to resume in {ckpt}; training from scratch")
         seqs = [
             prepare_sequence(world, f, c.frames, c.actions, settings.val_fraction, rows)
             for f, c, rows in zip(e.grouped, clips, rows_of)

@@ -224,6 +224,25 @@ def prepare_sequence(
     return LatentSequence(z, tuple(features.frame_indices), target, acts, split_point(len(z), val_fraction))
 
 
+def architecture_differences(a: WorldModel, b: WorldModel) -> list[str]:
+    """What keeps a checkpoint ``a`` from resuming as ``b``, in words (empty: it can)."""
+    ta = None if a.transition is None else a.transition.config
+    tb = None if b.transition is None else b.transition.config
+    out = []
+    if a.encoder != b.encoder:
+        diff = [f.name for f in fields(a.encoder) if getattr(a.encoder, f.name) != getattr(b.encoder, f.name)]
+        out.append(f"encoder ({', '.join(diff)})")
+    if a.decoder.config != b.decoder.config:
+        out.append("decoder architecture")
+    if ta != tb:
+        out.append("transition architecture")
+    if a.frameskip != b.frameskip:
+        out.append(f"frameskip ({a.frameskip} vs {b.frameskip})")
+    if a.seed != b.seed:
+        out.append(f"seed ({a.seed} vs {b.seed})")
+    return out
+
+
 def same_architecture(a: WorldModel, b: WorldModel) -> bool:
     """True when a checkpoint ``a`` can resume as ``b``: same encoder, decoder and
     transition hyper-parameters, frameskip and seed."""

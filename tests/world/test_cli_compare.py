@@ -69,8 +69,23 @@ def test_ctrl_c_saves_the_checkpoint_and_the_report(tmp_path, capsys, monkeypatc
     assert json.loads((out / "report.json").read_text())["cancelled"] is True
     assert "continue with --resume" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is not None  # the previous handler is back
+    capsys.readouterr()
     rc = cli.main(["compare", "--pendulum", "--encoders", "pixels", "--out", str(out), "--resume", *TINY])
     assert rc == 0 and load_world(out / "checkpoints" / "pixels").state["transition"].step == 3
+    assert "pixels: resuming" in capsys.readouterr().err  # says what it resumes, from which step
+
+
+def test_resume_says_why_it_starts_over(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert cli.main(["compare", "--pendulum", "--encoders", "pixels", "--out", str(out), *TINY]) == 0
+    capsys.readouterr()
+    assert cli.main(["compare", "--pendulum", "--encoders", "pixels", "--out", str(out), "--resume",
+                     "--seed", "1", *TINY]) == 0
+    err = capsys.readouterr().err
+    assert "not resuming" in err and "seed (0 vs 1)" in err and "training from scratch" in err
+    assert cli.main(["compare", "--pendulum", "--encoders", "pixels", "--out", str(tmp_path / "new"), "--resume",
+                     *TINY]) == 0
+    assert "no checkpoint to resume" in capsys.readouterr().err
 
 
 def test_a_damaged_checkpoint_ends_resume_in_one_line(tmp_path, capsys):
