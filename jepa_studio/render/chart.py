@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from .text import font, legible
 
@@ -25,6 +25,21 @@ class Series:
     ys: Sequence[float]
     color: tuple[int, int, int]
     style: str = "solid"
+
+
+def fit_text(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """``text``, elided in the middle when wider than ``width`` pixels: both ends stay (a
+    long checkpoint path keeps its name and its ": copy" suffix)."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    keep = len(text)
+    while keep > 4:
+        keep -= 1
+        head, tail = text[: keep // 2], text[len(text) - (keep - keep // 2):]
+        short = f"{head}…{tail}"
+        if draw.textlength(short, font=font) <= width:
+            return short
+    return text[:4]
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -81,7 +96,7 @@ def line_chart(
     img = Image.new("RGB", (width, height), (255, 255, 255))
     draw = legible(ImageDraw.Draw(img))
     f_title, f_axis, f_tick = font(17), font(14), font(12)
-    legend_w = min(260, max([10] + [int(draw.textlength(s.label, font=f_tick)) for s in series]) + 40)
+    legend_w = min(300, max([10] + [int(draw.textlength(s.label, font=f_tick)) for s in series]) + 40)
     left, right, top, bottom = 70, width - legend_w - 20, 50, height - 55
     finite = [(x, y) for s in series for x, y in zip(s.xs, s.ys) if math.isfinite(x) and math.isfinite(y)]
     xs = [p[0] for p in finite] or [0.0, 1.0]
@@ -113,12 +128,12 @@ def line_chart(
         pts = [px(x, y) for x, y in zip(s.xs, s.ys) if math.isfinite(x) and math.isfinite(y)]
         if len(pts) > 1:
             _draw_line(draw, pts, s.color, s.style)
-        if markers and len(pts) < 40:
+        if (markers and len(pts) < 40) or len(pts) <= 2:  # a line of one point is a marker or nothing
             for x, y in pts:
                 draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=s.color)
     ly = top
     for s in series:
         _draw_line(draw, [(right + 14, ly + 8), (right + 40, ly + 8)], s.color, s.style)
-        draw.text((right + 46, ly), s.label, fill=(0, 0, 0), font=f_tick)
+        draw.text((right + 46, ly), fit_text(draw, s.label, f_tick, width - right - 50), fill=(0, 0, 0), font=f_tick)
         ly += 20
     return np.asarray(img)

@@ -23,7 +23,7 @@ def font(size: int = 14) -> ImageFont.ImageFont:
 #: what to write for a character the bundled font has no glyph for (others become "?")
 FALLBACKS = {"–": "-", "—": "-", "−": "-", "→": "->", "←": "<-", "×": "x", "≥": ">=", "≤": "<=",
              "²": "^2", "μ": "u", "α": "alpha", "β": "beta", "✓": "v", "⌀": "diam.", "θ": "theta",
-             "ω": "omega", "Δ": "delta", "σ": "sigma"}
+             "ω": "omega", "Δ": "delta", "σ": "sigma", "…": "..."}
 
 
 @lru_cache(maxsize=4096)

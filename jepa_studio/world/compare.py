@@ -125,6 +125,14 @@ class EncoderResult:
         return f"pretrained ({info.checkpoint})"
 
     @property
+    def name(self) -> str:
+        """The encoder's label, and for latents that saw the future, how many frames
+        ("vjepa2 [window: sees up to 14 future frames]"): every table, plot and image row."""
+        if self.info.future_frames > 0:
+            return f"{self.info.label} [window: sees up to {self.info.future_frames} future frames]"
+        return self.info.label
+
+    @property
     def latents(self) -> str:
         """How the latents were encoded, in words (a mode that saw the future says so)."""
         return latent_mode_label(self.info.latents, self.info.future_frames)
@@ -160,7 +168,7 @@ class EncoderResult:
                 parts.append(f"beats {words} at every horizon in {', '.join(good)}, but does NOT beat it in {where}")
             else:
                 parts.append(f"does NOT beat {words} in {where}")
-        return f"{self.info.label}: the world model " + "; it ".join(parts) + "."
+        return f"{self.name}: the world model " + "; it ".join(parts) + "."
 
 
 @dataclass
@@ -183,7 +191,7 @@ class ComparisonResult:
         """One flat dict per (encoder, horizon): the row's fields, the encoder's label and
         ``"frames"``, the frames ahead the step covers in words ("3-4")."""
         return [
-            {"encoder": e.info.label, **dataclasses.asdict(r), "frames": _span(r.first_frame_ahead, r.frames_ahead)}
+            {"encoder": e.name, **dataclasses.asdict(r), "frames": _span(r.first_frame_ahead, r.frames_ahead)}
             for e in self.encoders
             for r in e.rows
         ]
@@ -483,7 +491,7 @@ def compare_encoders(
         )
         if targets is not None:
             report(f"{label}: probes", 0, 1)
-            res.probe = probe(e.latents, targets, settings.val_fraction, label)
+            res.probe = probe(e.latents, targets, settings.val_fraction, res.name)
         report(f"{label}: evaluating", 1, 1)
         res.rollout = _rollout_images(plan, scored, images)
         result.encoders.append(res)

@@ -171,6 +171,8 @@ def latent_mode_label(mode: str, future_frames: int) -> str:
     """How a report names a latent mode: a mode that saw the future says how far."""
     if future_frames > 0:
         return f"{mode} (sees up to {future_frames} future frames)"
+    if mode == "window":  # an encoder that never mixes frames: its windows are causal anyway
+        return "window (no future frames: this encoder does not mix frames)"
     return mode
 
 

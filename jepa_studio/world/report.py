@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..render.chart import PALETTE, Series, line_chart, nice_ticks, tick_label
+from ..render.chart import PALETTE, Series, fit_text, line_chart, nice_ticks, tick_label
 from ..render.text import font, legible
 from .compare import ComparisonResult
 from .probes import POOLINGS
@@ -176,11 +176,11 @@ def metric_chart(result: ComparisonResult, metric: str) -> np.ndarray:
     for i, e in enumerate(result.encoders):
         color = PALETTE[i % len(PALETTE)]
         xs = [r.frames_ahead for r in e.rows]
-        series.append(Series(f"{e.info.label}", xs, [getattr(r, f"{key}_model") for r in e.rows], color, "solid"))
-        series.append(Series(f"{e.info.label}: copy", xs, [getattr(r, f"{key}_copy") for r in e.rows], color, "dashed"))
-        series.append(Series(f"{e.info.label}: const. velocity", xs, [getattr(r, f"{key}_velocity") for r in e.rows], color, "dashdot"))
+        series.append(Series(f"{e.name}", xs, [getattr(r, f"{key}_model") for r in e.rows], color, "solid"))
+        series.append(Series(f"{e.name}: copy", xs, [getattr(r, f"{key}_copy") for r in e.rows], color, "dashed"))
+        series.append(Series(f"{e.name}: const. velocity", xs, [getattr(r, f"{key}_velocity") for r in e.rows], color, "dashdot"))
         if hasattr(e.rows[0] if e.rows else None, f"{key}_ceiling"):
-            series.append(Series(f"{e.info.label}: ceiling", xs, [getattr(r, f"{key}_ceiling") for r in e.rows], color, "dotted"))
+            series.append(Series(f"{e.name}: ceiling", xs, [getattr(r, f"{key}_ceiling") for r in e.rows], color, "dotted"))
     return line_chart(series, title, "frames ahead (last frame of the step)", ylabel)
 
 
@@ -216,13 +216,18 @@ def probe_chart(result: ComparisonResult, size: tuple[int, int] = (760, 420)) ->
             if math.isfinite(v):
                 y = py(max(v, ticks[0]))
                 draw.rectangle([x0 + i * bar, min(y, py(0)), x0 + (i + 1) * bar - 2, max(y, py(0))], fill=PALETTE[i % len(PALETTE)])
+                if v < ticks[0]:  # cut at the axis: the bar says its value
+                    text = f"{v:.2f}"
+                    draw.text((x0 + (i + 0.5) * bar - draw.textlength(text, font=f_tick) / 2, y - 16), text,
+                              fill=(0, 0, 0), font=f_tick)
         label = f"{name} ({pooling})"
         draw.text((left + g * slot + slot / 2 - draw.textlength(label, font=f_tick) / 2, bottom + 8), label, fill=(0, 0, 0), font=f_tick)
     draw.rectangle([left, top, right, bottom], outline=(0, 0, 0))
     ly = top
     for i, (p, baseline) in enumerate(probes):
         draw.rectangle([right + 14, ly + 3, right + 28, ly + 15], fill=PALETTE[i % len(PALETTE)])
-        draw.text((right + 34, ly + 1), p.label + (" (baseline)" if baseline else ""), fill=(0, 0, 0), font=f_tick)
+        text = fit_text(draw, p.label + (" (baseline)" if baseline else ""), f_tick, width - right - 38)
+        draw.text((right + 34, ly + 1), text, fill=(0, 0, 0), font=f_tick)
         ly += 20
     return np.asarray(img)
 
@@ -245,10 +250,10 @@ def loss_chart(result: ComparisonResult, part: str = "transition") -> np.ndarray
         losses = e.transition_losses if part == "transition" else e.decoder_losses
         val = e.transition_val if part == "transition" else e.decoder_val
         xs, ys = _smooth(losses)
-        series.append(Series(f"{e.info.label}: train", xs, [math.log10(max(y, 1e-12)) for y in ys], color))
+        series.append(Series(f"{e.name}: train", xs, [math.log10(max(y, 1e-12)) for y in ys], color))
         if val:
             series.append(
-                Series(f"{e.info.label}: held out", [s for s, _ in val], [math.log10(max(v, 1e-12)) for _, v in val], color, "dashed")
+                Series(f"{e.name}: held out", [s for s, _ in val], [math.log10(max(v, 1e-12)) for _, v in val], color, "dashed")
             )
     what = "latent MSE (normalised)" if part == "transition" else "pixel MSE"
     return line_chart(series, f"{part.capitalize()} training loss", "step", f"log10 {what}", markers=False)
@@ -265,7 +270,7 @@ def rollout_grid(result: ComparisonResult, cell: int = 128) -> np.ndarray:
         ro = e.rollout
         if not ro or not ro.get("real"):
             continue
-        name = e.info.label
+        name = e.name
         for key, what in (("real", "real"), ("ceiling", "decoded truth"), ("predicted", "rollout")):
             cells = []
             for img in ro[key]:

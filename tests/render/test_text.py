@@ -36,3 +36,17 @@ def test_charts_write_greek_targets_legibly() -> None:
     np.testing.assert_array_equal(drawn("θ (tokens)"), drawn("theta (tokens)"))
     draw = legible(ImageDraw.Draw(Image.new("RGB", (4, 4))))
     assert draw.textlength("ω", font=font(12)) == draw.textlength("omega", font=font(12))
+
+
+def test_long_legend_labels_keep_both_ends() -> None:
+    from PIL import Image, ImageDraw
+
+    from jepa_studio.render.chart import fit_text
+    from jepa_studio.render.text import font, legible
+
+    draw = legible(ImageDraw.Draw(Image.new("RGB", (4, 4))))
+    label = "vjepa2 (/tmp/walk/a/very/long/folder/tinyvj) [random weights]: const. velocity"
+    short = fit_text(draw, label, font(12), 200)
+    assert draw.textlength(short, font=font(12)) <= 200
+    assert short.startswith("vjepa2") and short.endswith("velocity") and "…" in short
+    assert fit_text(draw, "pixels: copy", font(12), 200) == "pixels: copy"

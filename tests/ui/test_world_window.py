@@ -199,7 +199,7 @@ def test_comparison_panel_shows_the_result(qtbot, make_window, videos, tmp_path,
             assert table.item(r, c).data(0x0100) == entry[key]  # Qt.UserRole: the raw value
     assert table.item(0, 3).text() == f"{rows[0]['cosine_model']:.3f}"
     curves = ctrl.compare_panel.plots["psnr"].plotItem.listDataItems()
-    assert len(curves) == 6  # model, copy, ceiling per encoder
+    assert len(curves) == 8  # model, copy, constant velocity, ceiling per encoder
     ys = curves[0].getData()[1]
     np.testing.assert_allclose(ys, [r.psnr_model for r in result.encoders[0].rows])
     qtbot.wait(50)

@@ -150,6 +150,11 @@ def test_nothing_trained_sees_the_held_out_frames(episodes, tmp_path, tiny_vjepa
     assert all(torch.equal(x, y) for x, y in zip(a["pixels"], b["pixels"]))
     assert not all(torch.equal(x, y) for x, y in zip(a["vjepa2"], b["vjepa2"]))
     assert "sees up to" in res.encoders[1].latents and "sees up to" in format_table(res)
+    # named so in every row, legend and image row, not only in the notes
+    vj = res.encoders[1]
+    assert all("[window: sees up to" in row["encoder"] for row in res.table() if row["encoder"].startswith("vjepa2"))
+    assert "[window: sees up to" in vj.verdict()
+    assert "no future frames" in res.encoders[0].latents  # pixels never mix frames, in any mode
 
 
 def test_precomputed_latents_and_loaded_encoders_give_the_same_result(episodes, result):

@@ -40,16 +40,18 @@ def show_comparison_result(c: ComparisonPanel, result: Any) -> None:
     from ...world.report import format_table
 
     c.report.setEnabled(bool(result.encoders))
-    notes = [f"{e.info.label}: {e.weights_note}, {e.latents} latents, {e.n_windows} rollouts, {e.seconds:.1f} s"
+    notes = [f"{e.name}: {e.weights_note}, {e.latents} latents, {e.n_windows} rollouts, {e.seconds:.1f} s"
              for e in result.encoders]
     if result.cancelled:
         notes.append("cancelled: only these encoders finished")
     c.status.setText(
         f"{result.source}; last {result.settings.val_fraction:.0%} of every clip held out. "
-        "Solid: world model; dashed: copy (nothing moves); dotted: ceiling (the decoder on the true latents). "
+        "Solid: world model; dashed: copy (nothing moves); dash-dot: constant velocity; dotted: ceiling "
+        "(the decoder on the true latents). "
         + " · ".join(notes)
     )
-    c.summary.setPlainText(format_table(result, markdown=False))
+    verdicts = [e.verdict() for e in result.encoders]  # first: the table is wide
+    c.summary.setPlainText("\n".join(verdicts) + "\n\n" + format_table(result, markdown=False))
     rows = result.table()
     table = c.table
     table.clear()
@@ -76,11 +78,14 @@ def show_comparison_result(c: ComparisonPanel, result: Any) -> None:
         for i, e in enumerate(result.encoders):
             pen = colour(i)
             xs = [row.frames_ahead for row in e.rows]
-            short = e.info.label if len(e.info.label) < 28 else e.info.label[:26] + "…"
+            short = e.name if len(e.name) < 28 else e.name[:12] + "…" + e.name[-14:]
             plot.plot(xs, [getattr(row, f"{metric}_model") for row in e.rows], pen=pg.mkPen(pen, width=2),
                       symbol="o", symbolSize=6, symbolBrush=pen, symbolPen=None, name=short)
             plot.plot(xs, [getattr(row, f"{metric}_copy") for row in e.rows],
                       pen=pg.mkPen(pen, width=1.3, style=Qt.PenStyle.DashLine), name="copy" if i == 0 else None)
+            plot.plot(xs, [getattr(row, f"{metric}_velocity") for row in e.rows],
+                      pen=pg.mkPen(pen, width=1.3, style=Qt.PenStyle.DashDotLine),
+                      name="const. velocity" if i == 0 else None)
             if metric in ("psnr", "ssim"):
                 plot.plot(xs, [getattr(row, f"{metric}_ceiling") for row in e.rows],
                           pen=pg.mkPen(pen, width=1.3, style=Qt.PenStyle.DotLine), name="ceiling" if i == 0 else None)

@@ -24,6 +24,7 @@ class LossPlot:
         #: encoder -> part -> (losses per step, (step, held-out loss) pairs)
         self.curves: dict[str, dict[str, Curve]] = {}
         self._items: dict[tuple[str, str, str], Any] = {}
+        self.redraw()
 
     def forget(self, encoders: Sequence[str]) -> None:
         """Drop the curves of ``encoders`` (a new run starts from scratch)."""
@@ -66,7 +67,15 @@ class LossPlot:
                 vx = np.asarray([v[0] for v in val], float)
                 vy = np.maximum(np.asarray([v[1] for v in val], float), 1e-12)
                 self._items[key_val].setData(vx, vy)
-        self.empty.setVisible(not any(c.get(p, ((),))[0] for c in self.curves.values() for p in c))
+        empty = not any(c.get(p, ((),))[0] for c in self.curves.values() for p in c)
+        self.empty.setVisible(empty)
+        vb = self.plot.getViewBox()
+        if empty:  # a fixed frame (1e-4 to 1 over 100 steps) with the hint in its middle, not piled ticks
+            vb.disableAutoRange()
+            self.plot.setRange(xRange=(0, 100), yRange=(-4, 0), padding=0)
+            self.empty.setPos(50, -2)
+        else:
+            vb.enableAutoRange()
 
     def points(self, encoder: str, part: str, kind: str = "train") -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of a curve as drawn (``kind`` "train" or "val")."""

@@ -264,6 +264,7 @@ class WorldPanel(QWidget):
         self.show_rollout.setToolTip("panes with the rollout from the playhead beside the real future")
         self.show_rollout.setChecked(True)
         row = QHBoxLayout()
+        row.setSpacing(16)
         row.addWidget(self.show_recon)
         row.addWidget(self.show_rollout)
         row.addStretch(1)
@@ -306,11 +307,11 @@ class WorldPanel(QWidget):
         self._size_once()
 
     def _size_once(self) -> None:
-        """Once the dock shows at its height, give the settings half of it (the run controls
+        """Once the dock shows at its height, give the settings 42% of it (the run controls
         and the loss plot the rest); the user's splitter position is kept after that."""
         if not self._sized and self.isVisible() and self.height() > 400:
             self._sized = True
-            top = int(self.height() * 0.5)
+            top = int(self.height() * 0.42)
             self.splitter.setSizes([top, self.height() - top])
 
     # -- binding to the state -------------------------------------------------------------
