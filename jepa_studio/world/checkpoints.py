@@ -101,6 +101,7 @@ def save_world(world: WorldModel, path: str | Path) -> Path:
     text = json.dumps(config, indent=1)
     tmp_w, tmp_c = folder / (WEIGHTS + ".tmp"), folder / (CONFIG + ".tmp")
     save_file(tensors, str(tmp_w), metadata={"format": FORMAT, "config": text})
+    _as_plain_file(tmp_w)  # safetensors writes 0600; a checkpoint is shared like its config.json
     tmp_c.write_text(text)
     os.replace(tmp_w, folder / WEIGHTS)  # the commit: these weights carry their own config
     os.replace(tmp_c, folder / CONFIG)
@@ -197,3 +198,10 @@ def safe_name(name: str) -> str:
     """A folder name for an encoder name (registry name, hub id, or a model folder's path)."""
     text = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name if "/" in name and Path(name).exists() else name)
     return text.strip("_") or "encoder"
+
+
+def _as_plain_file(path: Path) -> None:
+    """Give ``path`` the permissions a file written by ``open`` gets (0666 less the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)

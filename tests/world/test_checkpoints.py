@@ -33,6 +33,8 @@ def test_round_trip_same_outputs(tmp_path):
     save_world(world, tmp_path / "ck")
     config = json.loads((tmp_path / "ck" / "config.json").read_text())
     assert config["encoder"]["name"] == "pixels-tubelet" and config["training"]["transition"]["step"] == 3
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "ck").iterdir()}
+    assert modes["weights.safetensors"] == modes["config.json"]  # shared alike (safetensors wrote 0600)
     back = load_world(tmp_path / "ck")
     assert torch.equal(back.stats.mean, world.stats.mean) and torch.equal(back.stats.std, world.stats.std)
     assert back.encoder == world.encoder and back.frameskip == world.frameskip

@@ -124,6 +124,7 @@ class ComparisonController(QObject):
 
     def show(self) -> None:
         """Show the comparison dock, at about 45% of the window's height."""
+        self.feature.dock.show()  # the comparison runs on the World dock's settings: keep them in view
         dock = self.feature.compare_dock
         shown = dock.isVisible()
         dock.show()
