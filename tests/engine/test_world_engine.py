@@ -116,6 +116,11 @@ def test_masked_predictions_decode_with_a_layer_norm_decoder(small_video, tmp_pa
         decoded = [m for m in messages if isinstance(m, MaskDecoded)][-1]
         direct = entry.world.decode_tokens(tokens.float())  # [4, H, W, 3]: frames 0, 1, 2, 3
         np.testing.assert_array_equal(decoded.images, direct[[1, 3]])
+        assert we.why_not_decoded(view) == ""  # it was decoded
+        other = SimpleNamespace(encoder="pixels-tubelet", variants=(SimpleNamespace(tokens=torch.randn(2, h + 1, w, 4)),),
+                                frame_indices=((0, 1), (2, 3)), crop_box=(0, 0, 96, 64))
+        assert we.request_masked_decode(other) is None
+        assert f"{h}x{w} token grid" in we.why_not_decoded(other)  # says why, instead of nothing
         # a decoder on raw tokens is not used for masked predictions
         raw = WorldSettings.of(("pixels",), DataSpec("video", 0, 12, 1), **{**SETTINGS, "decoder_steps": 2, "transition_steps": 2})
         we.train(raw, None)

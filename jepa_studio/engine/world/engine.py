@@ -461,6 +461,18 @@ class WorldEngine:
             return None
         return entry
 
+    def why_not_decoded(self, view: Any) -> str:
+        """Why a masked view with tokens has no decoded pane although its encoder has a
+        layer-norm decoder ("" when there is nothing to say)."""
+        entry = self.masked_decoder(view.encoder)
+        if entry is None or not view.variants or view.variants[0].tokens is None:
+            return ""
+        h, w = entry.world.encoder.grid
+        if tuple(view.variants[0].tokens.shape[1:3]) == (h, w):
+            return ""
+        return (f"the layer-norm decoder of {view.encoder} was trained on a {h}x{w} token grid, not the panes': "
+                "train it at the panes' resolution to decode masked predictions")
+
     def request_masked_decode(self, view: Any) -> int | None:
         """Decode a :class:`~.masking.MaskedView`'s context + predicted tokens with the
         encoder's layer-norm decoder; :class:`MaskDecoded` follows. None when there is no

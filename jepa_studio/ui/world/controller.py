@@ -519,13 +519,9 @@ class WorldFeature(QObject):
             return
         self._masked_view = view
         rid = self.world.request_masked_decode(view)
-        if rid is None and view.variants and view.variants[0].tokens is not None:
-            entry = self.world.masked_decoder(view.encoder)
-            if entry is not None:  # a layer-norm decoder, but of another token grid
-                h, w = entry.world.encoder.grid
-                self.host.show_status(
-                    f"the layer-norm decoder of {view.encoder} was trained on a {h}x{w} token grid, not the "
-                    "panes': train it at the panes' resolution to decode masked predictions", 8000)
+        why = self.world.why_not_decoded(view) if rid is None else ""
+        if why:
+            self.host.show_status(why, 8000)
         if rid is None:
             if self.masked is not None:
                 self.masked = None
