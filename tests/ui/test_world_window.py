@@ -254,6 +254,7 @@ def test_no_stale_world_state(qtbot, make_window, videos) -> None:
     video unloads the models trained on the previous one and takes its whole frame range."""
     window, ctrl = open_window(qtbot, make_window, videos["first"], ("pixels",))
     p = ctrl.panel
+    assert not p.cancel.isEnabled() and not ctrl.compare_panel.cancel.isEnabled()  # nothing runs yet
     p.decoder_steps.setValue(3)
     p.transition_steps.setValue(0)  # a decoder, but no trained transition model
     assert ctrl.train() is not None

@@ -211,6 +211,7 @@ class WorldPanel(QWidget):
         buttons.setVerticalSpacing(4)
         self.train = QPushButton("Train")
         self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)  # nothing runs yet
         self.resume = QPushButton("Resume")
         self.resume.setToolTip("continue from the last checkpoint up to Steps")
         self.load = QPushButton("Load…")
@@ -385,6 +386,7 @@ class ComparisonPanel(QWidget):
         row = QHBoxLayout()
         self.run = QPushButton("Run comparison")
         self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)  # nothing runs yet
         self.report = QPushButton("Write report…")
         self.report.setEnabled(False)
         self.progress = QProgressBar()
