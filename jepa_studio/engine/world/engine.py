@@ -390,22 +390,35 @@ class WorldEngine:
     ) -> int:
         """Decode the tokens of source ``frame`` (the clip ``frames`` around it) with
         ``encoder``'s world model; :class:`Reconstruction` follows (latest per encoder wins)."""
-        rid = self._next_id(f"recon:{encoder}")
         frames = tuple(int(f) for f in frames)
+        return self._submit_view(
+            f"recon:{encoder}", encoder,
+            lambda token, entry, rid: self.reconstruct(token, entry, frames, int(frame), device, resolution, rid),
+            lambda entry, rid, note: Reconstruction(rid, encoder, entry.label, int(frame), None, (0, 0, 0, 0), 0, note),
+        )
+
+    def _submit_view(
+        self, kind: str, encoder: str,
+        compute: Callable[[CancelToken, StudioWorld, int], object],
+        failed: Callable[[StudioWorld, int, str], object],
+    ) -> int:
+        """Queue a view of ``encoder``'s world model on the GPU lane; returns its id. Only the
+        latest request of ``kind`` runs; an error is delivered as ``failed(entry, id, note)``."""
+        rid = self._next_id(kind)
 
         def job(token: CancelToken) -> None:
-            if rid != self._latest.get(f"recon:{encoder}") or token.cancelled:
+            if rid != self._latest.get(kind) or token.cancelled:
                 return
             entry = self.worlds.get(encoder)
             if entry is None:
                 return
             try:
-                self._deliver(self.reconstruct(token, entry, frames, int(frame), device, resolution, rid))
+                self._deliver(compute(token, entry, rid))
             except Cancelled:
                 raise
             except Exception as error:  # noqa: BLE001 - shown in the pane
                 message, _ = self._report_error(error)
-                self._deliver(Reconstruction(rid, encoder, entry.label, int(frame), None, (0, 0, 0, 0), 0, message))
+                self._deliver(failed(entry, rid, message))
 
         self.engine.submit_gpu_task(job)
         return rid
@@ -423,24 +436,11 @@ class WorldEngine:
     ) -> int:
         """Roll ``encoder``'s world model out from the context window ending at source
         ``frame`` (of the video, or of pendulum ``episode``); :class:`RolloutView` follows."""
-        rid = self._next_id(f"rollout:{encoder}")
-
-        def job(token: CancelToken) -> None:
-            if rid != self._latest.get(f"rollout:{encoder}") or token.cancelled:
-                return
-            entry = self.worlds.get(encoder)
-            if entry is None:
-                return
-            try:
-                self._deliver(self.rollout(token, entry, int(frame), device, resolution, int(episode), rid))
-            except Cancelled:
-                raise
-            except Exception as error:  # noqa: BLE001 - shown in the pane
-                message, _ = self._report_error(error)
-                self._deliver(RolloutView(rid, encoder, entry.label, (), None, None, (0, 0, 0, 0), (), "", message))
-
-        self.engine.submit_gpu_task(job)
-        return rid
+        return self._submit_view(
+            f"rollout:{encoder}", encoder,
+            lambda token, entry, rid: self.rollout(token, entry, int(frame), device, resolution, int(episode), rid),
+            lambda entry, rid, note: RolloutView(rid, encoder, entry.label, (), None, None, (0, 0, 0, 0), (), "", note),
+        )
 
     def rollout(
         self, token: CancelToken, entry: StudioWorld, frame: int, device: str, resolution: int | None,
