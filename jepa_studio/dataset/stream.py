@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from ..analysis.clip_stream import iter_windows
 from ..errors import UsageError
 
 _DONE = object()
@@ -60,20 +61,6 @@ class FrameArray:
         for i, frame in zip(self.indices, self.frames):
             if i in wanted:
                 yield i, frame
-
-
-def _windows(video: Any, frames: range, window: int) -> Iterator[tuple[list[int], np.ndarray]]:
-    """(source indices, uint8 [n, H, W, 3]) for consecutive windows of ``frames``."""
-    idx: list[int] = []
-    buf: list[np.ndarray] = []
-    for i, frame in video.iter_frames(frames.start, frames.stop, frames.step):
-        idx.append(int(i))
-        buf.append(frame)
-        if len(buf) == window:
-            yield idx, np.stack(buf)
-            idx, buf = [], []
-    if buf:
-        yield idx, np.stack(buf)
 
 
 def window_size(encoder: Any, window: int | None) -> int:
@@ -160,7 +147,7 @@ def extract_video_features(
 
     def read() -> None:
         try:
-            for idx, clip in _windows(video, frames, win):
+            for idx, clip in iter_windows(video, frames, win):
                 item: Any = encoder.prepare(clip, device="cpu") if prepare_in_reader else clip
                 if not put((idx, item)):
                     return
