@@ -9,6 +9,7 @@ message names the missing library.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -22,11 +23,10 @@ XCB_PACKAGES = (
 
 def xcb_plugin() -> Path | None:
     """The Qt X11 platform plugin of the installed PySide6 (None when there is none)."""
-    try:
-        import PySide6
-    except ImportError:
+    spec = importlib.util.find_spec("PySide6")  # found, not imported: Qt is loaded by the window only
+    if spec is None or spec.origin is None:
         return None
-    path = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    path = Path(spec.origin).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
     return path if path.is_file() else None
 
 
